@@ -1,0 +1,406 @@
+"""The connector contract: what every accounting package plugs in.
+
+A connector turns canonical records (the ERP's view, see ``integrations.canonical``)
+into calls on one package's API. It never touches the database: everything it needs
+comes in through its constructor (settings, a credential store, an HTTP client), so
+the same class runs in a worker, in a test against a simulator, or in a benchmark.
+
+Faults are reported with one exception type, ``DeliveryError``, whose ``fault`` says
+what the engine must do with the line:
+
+* ``DATA``      the package refused the record; fail the line at once, show the message.
+* ``TRANSIENT`` try again later (timeouts, 429, 5xx); ``retry_after`` when known.
+* ``RUN``       nothing can succeed in this run (credentials refused, wrong division);
+                stop the run, keep its pending lines resumable.
+* ``IN_DOUBT``  the request may have reached the package (connection dropped after
+                sending); look the record up before offering it again.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import enum
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from urllib.parse import urlencode
+
+import httpx
+
+if TYPE_CHECKING:
+    from django import forms
+
+
+class Fault(enum.StrEnum):
+    DATA = "data"
+    TRANSIENT = "transient"
+    RUN = "run"
+    IN_DOUBT = "in_doubt"
+
+
+@dataclass
+class Exchange:
+    """One request/response pair, kept for the consultant's view of a line.
+
+    Bodies are stored already redacted (tokens, secrets) and size-limited; see
+    ``integrations.http.record_exchange``.
+    """
+
+    method: str
+    url: str
+    request_body: str
+    status: int | None
+    response_body: str
+    duration_ms: int
+    started_at: float  # epoch seconds
+
+
+class DeliveryError(Exception):
+    def __init__(
+        self,
+        message: str,
+        *,
+        fault: Fault,
+        field_errors: Mapping[str, str] | None = None,
+        retry_after: float | None = None,
+        exchanges: list[Exchange] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fault = fault
+        self.field_errors = dict(field_errors or {})
+        self.retry_after = retry_after
+        self.exchanges = exchanges or []
+
+
+class Result(enum.StrEnum):
+    BOOKED = "booked"  # created now
+    UPDATED = "updated"  # existed (customer/supplier) and was updated
+    ALREADY_BOOKED = "already_booked"  # existed (invoice/journal); not booked again
+
+
+@dataclass
+class Outcome:
+    result: Result
+    external_id: str
+    exchanges: list[Exchange] = field(default_factory=list)
+
+
+class OnExisting(enum.StrEnum):
+    SKIP = "skip"  # invoices, journal entries: never book twice
+    UPDATE = "update"  # relations: bring the package up to date
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    access_token: str
+    refresh_token: str
+    expires_at: float  # epoch seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "expires_at": self.expires_at,
+        }
+
+
+class CredentialStore(Protocol):
+    """Where a connector reads and renews its OAuth tokens.
+
+    The portal's implementation keeps them encrypted on the Integration row and
+    serialises ``rotate`` across workers with a row lock, because Exact Online
+    invalidates a refresh token the moment it is used once.
+    """
+
+    def load(self) -> dict[str, Any]:
+        """Client id/secret and the current tokens (decrypted)."""
+        ...
+
+    def rotate(self, stale_access_token: str, refresh: Callable[[dict[str, Any]], TokenSet]) -> dict[str, Any]:
+        """Renew the tokens at most once across all workers.
+
+        Under a lock: reload; if the access token is no longer ``stale_access_token``
+        another worker already renewed it, so return what it stored. Otherwise call
+        ``refresh(current)``, store the new TokenSet and return the new credentials.
+        """
+        ...
+
+
+# Answers that say "not now" rather than "not this": the record may be offered again.
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Renew an access token this long before it expires, so a call never leaves with a
+# token that dies in flight (Exact Online also refuses a renewal sooner than 570 s).
+TOKEN_RENEW_MARGIN = 30.0
+# Only a POST creates something; a dropped PUT or GET is simply tried again.
+_EFFECTFUL_METHODS = frozenset({"POST"})
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header, in either of its forms.
+
+    ``"120"`` (delta seconds) or an HTTP date (``"Wed, 21 Oct 2026 07:28:00 GMT"``);
+    a date in the past means "now" (0). Anything else is None.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """The package's published limit for one company (shared by all workers)."""
+
+    calls: int
+    per_seconds: float
+
+
+class Connector:
+    """Base class. Subclasses fill in the class attributes and the abstract methods."""
+
+    key: ClassVar[str]
+    label: ClassVar[str]
+    # Hosts the integration's base URL may point at (plus local simulators when
+    # settings.CONNECTOR_ALLOW_LOCAL_HOSTS is on). Guards against a tenant pointing
+    # the worker at an internal address.
+    known_hosts: ClassVar[tuple[str, ...]] = ()
+    default_base_url: ClassVar[str]
+    # Names of the non-secret settings and the secret credentials this package needs.
+    settings_form: ClassVar[type[forms.Form]]
+    credentials_form: ClassVar[type[forms.Form]]
+    on_existing: ClassVar[Mapping[str, OnExisting]]
+    rate_limit: ClassVar[RateLimit | None] = None
+    # OAuth2 authorization-code flow, relative to the base URL.
+    authorize_path: ClassVar[str] = ""
+    token_path: ClassVar[str] = ""
+    oauth_scope: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        settings: Mapping[str, Any],
+        credentials: CredentialStore,
+        client: httpx.Client,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.settings = dict(settings)
+        self.credentials = credentials
+        self.client = client
+
+    # --- records -------------------------------------------------------------------
+    def to_package(self, kind: str, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Map a canonical record (already validated) to the package's JSON body."""
+        raise NotImplementedError
+
+    def deliver(self, kind: str, record: Mapping[str, Any], *, idempotency_key: str) -> Outcome:
+        """Offer one record. Creates it, or per ``on_existing`` updates/skips it.
+
+        Raises DeliveryError for every fault; never returns on failure.
+        """
+        raise NotImplementedError
+
+    def find_existing(self, kind: str, record: Mapping[str, Any]) -> str | None:
+        """External id of this record in the package (by its natural key), or None."""
+        raise NotImplementedError
+
+    # --- errors --------------------------------------------------------------------
+    def parse_error(self, kind: str, response: httpx.Response) -> tuple[str, dict[str, str]]:
+        """The package's error body as (one message, {canonical field path: message})."""
+        raise NotImplementedError
+
+    def rate_limit_state(self, response: httpx.Response) -> tuple[int, float] | None:
+        """(calls remaining, epoch seconds when the window resets) from the headers."""
+        return None
+
+    # --- connecting ----------------------------------------------------------------
+    def authorize_url(self, *, redirect_uri: str, state: str) -> str:
+        query = {
+            "client_id": self.credentials.load()["client_id"],
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "state": state,
+        }
+        if self.oauth_scope:
+            query["scope"] = self.oauth_scope
+        return f"{self.base_url}{self.authorize_path}?{urlencode(query)}"
+
+    def exchange_code(self, *, code: str, redirect_uri: str) -> TokenSet:
+        """Trade an authorization code for tokens. Raises DeliveryError(RUN) if refused."""
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        return self._token_call(form, self.credentials.load(), [])
+
+    def check_connection(self) -> str:
+        """A cheap authenticated call; returns a short description (e.g. division name)."""
+        raise NotImplementedError
+
+    # --- calling the package (shared by every connector) ---------------------------
+    def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        kind: str,
+        trail: list[Exchange],
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        accept: Collection[int] = (),
+    ) -> httpx.Response:
+        """One authenticated call, its fault classified once (the engine retries).
+
+        Returns a 2xx answer or one whose status is in ``accept`` (e.g. 404 for a
+        look-up); raises DeliveryError otherwise. Renews the tokens before they expire
+        and once more on a 401. Every exchange, the token call included, goes to
+        ``trail``.
+        """
+        token = self._access_token(trail)
+        response = self._send(method, url, token=token, json=json, params=params, trail=trail)
+        if response.status_code == 401:
+            token = self._renew(token, trail)
+            response = self._send(method, url, token=token, json=json, params=params, trail=trail)
+            if response.status_code == 401:
+                raise self._login_refused(self._error_text(kind, response), trail)
+        status = response.status_code
+        if 200 <= status < 300 or status in accept:
+            return response
+        raise self._refusal(kind, response, trail)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        token: str,
+        json: Any,
+        params: Mapping[str, str] | None,
+        trail: list[Exchange],
+    ) -> httpx.Response:
+        from integrations.http import record_exchange  # http.py imports this module
+
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        request = self.client.build_request(method, url, json=json, params=params, headers=headers)
+        return self._transmit(request, trail, record_exchange)
+
+    def _transmit(self, request: httpx.Request, trail: list[Exchange], record: Any) -> httpx.Response:
+        started = time.time()
+        try:
+            response = self.client.send(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            trail.append(record(request, None, started))
+            raise DeliveryError(
+                f"{self.label} could not be reached ({type(exc).__name__}).",
+                fault=Fault.TRANSIENT,
+                exchanges=trail,
+            ) from exc
+        except httpx.TransportError as exc:
+            trail.append(record(request, None, started))
+            if request.method in _EFFECTFUL_METHODS:
+                raise DeliveryError(
+                    f"The connection to {self.label} broke off after the record was sent "
+                    f"({type(exc).__name__}); it may have been booked.",
+                    fault=Fault.IN_DOUBT,
+                    exchanges=trail,
+                ) from exc
+            raise DeliveryError(
+                f"{self.label} did not answer in time ({type(exc).__name__}).",
+                fault=Fault.TRANSIENT,
+                exchanges=trail,
+            ) from exc
+        trail.append(record(request, response, started))
+        return response
+
+    def _refusal(self, kind: str, response: httpx.Response, trail: list[Exchange]) -> DeliveryError:
+        """A non-2xx answer as the fault it is."""
+        status = response.status_code
+        message, field_errors = self.parse_error(kind, response)
+        if status == 403:
+            return DeliveryError(
+                f"{self.label} refused access: {message or 'HTTP 403'}; check the integration's settings.",
+                fault=Fault.RUN,
+                exchanges=trail,
+            )
+        # A 500 that explains itself is a business rule (Exact Online answers those);
+        # a bare one is the package having a bad moment.
+        if status in TRANSIENT_STATUSES and not (status == 500 and message):
+            return DeliveryError(
+                f"{self.label} is unavailable (HTTP {status}); the record will be offered again.",
+                fault=Fault.TRANSIENT,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                exchanges=trail,
+            )
+        if status >= 500 and not message:
+            return DeliveryError(f"{self.label} failed (HTTP {status}).", fault=Fault.TRANSIENT, exchanges=trail)
+        return DeliveryError(
+            message or f"{self.label} refused the record (HTTP {status}).",
+            fault=Fault.DATA,
+            field_errors=field_errors,
+            exchanges=trail,
+        )
+
+    def _error_text(self, kind: str, response: httpx.Response) -> str:
+        message, _ = self.parse_error(kind, response)
+        return message or f"HTTP {response.status_code}"
+
+    # --- tokens --------------------------------------------------------------------
+    def _access_token(self, trail: list[Exchange]) -> str:
+        current = self.credentials.load()
+        token = current.get("access_token") or ""
+        if not token or float(current.get("expires_at") or 0) - TOKEN_RENEW_MARGIN <= time.time():
+            token = self._renew(token, trail)
+        return token
+
+    def _renew(self, stale_access_token: str, trail: list[Exchange]) -> str:
+        def refresh(current: dict[str, Any]) -> TokenSet:
+            if not current.get("refresh_token"):
+                raise self._login_refused("no refresh token is stored", trail)
+            form = {"grant_type": "refresh_token", "refresh_token": current["refresh_token"]}
+            return self._token_call(form, current, trail)
+
+        return str(self.credentials.rotate(stale_access_token, refresh)["access_token"])
+
+    def _token_call(self, form: dict[str, str], current: Mapping[str, Any], trail: list[Exchange]) -> TokenSet:
+        from integrations.http import record_exchange
+
+        body = {**form, "client_id": current.get("client_id", ""), "client_secret": current.get("client_secret", "")}
+        request = self.client.build_request("POST", f"{self.base_url}{self.token_path}", data=body)
+        response = self._transmit(request, trail, record_exchange)
+        if response.status_code in (400, 401, 403):
+            raise self._login_refused(_oauth_error(response), trail)
+        if response.status_code != 200:
+            raise self._refusal("", response, trail)
+        answer = response.json()
+        return TokenSet(
+            access_token=answer["access_token"],
+            # Packages that do not rotate may leave the refresh token out of the answer.
+            refresh_token=answer.get("refresh_token") or current.get("refresh_token", ""),
+            expires_at=time.time() + float(answer.get("expires_in") or 600),
+        )
+
+    def _login_refused(self, detail: str, trail: list[Exchange]) -> DeliveryError:
+        return DeliveryError(
+            f"{self.label} refused the login: {detail}; reconnect the integration.",
+            fault=Fault.RUN,
+            exchanges=trail,
+        )
+
+
+def _oauth_error(response: httpx.Response) -> str:
+    try:
+        answer = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    if isinstance(answer, dict):
+        detail = answer.get("error_description") or answer.get("error")
+        if detail:
+            return str(detail)
+    return f"HTTP {response.status_code}"

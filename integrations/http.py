@@ -1,0 +1,110 @@
+"""The one place where connectors get their HTTP client.
+
+Timeouts, the connection pool, the shared rate limiter and the recording of every
+exchange are set here, so a test can replace the transport in one spot and every
+connector behaves the same way on the wire.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import TYPE_CHECKING, Protocol
+
+import httpx
+
+from integrations.connectors.base import Exchange
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+# A package's answer is shown to people and stored per attempt: keep it bounded.
+MAX_STORED_BODY = 16_000
+# Never let one call hang a worker: connect fast, read within the package's usual time.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=30.0)
+
+_SECRET_PATTERNS = [
+    re.compile(r'("?(?:access_token|refresh_token|client_secret|password|code)"?\s*[:=]\s*"?)([^"&\s,}]+)', re.I),
+    re.compile(r"(Bearer\s+)([A-Za-z0-9._~+/=-]+)"),
+]
+
+
+def redact(text: str) -> str:
+    """Blank out tokens and secrets before an exchange is stored or shown."""
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(r"\1[redacted]", text)
+    return text
+
+
+def _clip(text: str) -> str:
+    if len(text) > MAX_STORED_BODY:
+        return text[:MAX_STORED_BODY] + f"\n… [{len(text) - MAX_STORED_BODY} more characters]"
+    return text
+
+
+def record_exchange(request: httpx.Request, response: httpx.Response | None, started_at: float) -> Exchange:
+    """Turn one request/response into a stored Exchange (redacted, size-limited)."""
+    body = request.content.decode("utf-8", "replace") if request.content else ""
+    answer = ""
+    if response is not None:
+        try:
+            answer = response.text
+        except httpx.ResponseNotRead:
+            answer = ""
+    return Exchange(
+        method=request.method,
+        url=redact(str(request.url)),
+        request_body=_clip(redact(body)),
+        status=response.status_code if response is not None else None,
+        response_body=_clip(redact(answer)),
+        duration_ms=int((time.time() - started_at) * 1000),
+        started_at=started_at,
+    )
+
+
+class Limiter(Protocol):
+    """Admission control shared by every worker of one integration."""
+
+    def acquire(self) -> None:
+        """Block until one more call to the package is allowed."""
+        ...
+
+    def observe(self, remaining: int, reset_at: float) -> None:
+        """Tell the limiter what the package's rate-limit headers said."""
+        ...
+
+
+def build_client(
+    *,
+    base_url: str,
+    limiter: Limiter | None = None,
+    rate_limit_state: Callable[[httpx.Response], tuple[int, float] | None] | None = None,
+    transport: httpx.BaseTransport | None = None,
+    max_connections: int = 16,
+) -> httpx.Client:
+    """An httpx.Client for one integration.
+
+    ``limiter.acquire`` runs before every request, and the package's own rate-limit
+    headers are fed back through ``rate_limit_state`` after every response, so the
+    portal slows down before the package answers 429.
+    """
+
+    def before(request: httpx.Request) -> None:
+        if limiter is not None:
+            limiter.acquire()
+
+    def after(response: httpx.Response) -> None:
+        if limiter is not None and rate_limit_state is not None:
+            state = rate_limit_state(response)
+            if state is not None:
+                limiter.observe(*state)
+
+    return httpx.Client(
+        base_url=base_url,
+        timeout=DEFAULT_TIMEOUT,
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        headers={"Accept": "application/json", "User-Agent": "CloudPortal/0.1"},
+        event_hooks={"request": [before], "response": [after]},
+        transport=transport,
+        follow_redirects=False,
+    )

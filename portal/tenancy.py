@@ -1,0 +1,48 @@
+"""Tenancy: the one place that turns a URL's company into a membership, or a 404.
+
+Every company-scoped view takes ``company_slug`` from its URL and is wrapped in
+``company_view``; it receives the Membership, and looks every row up through
+``membership.company``. A company the user is not a member of answers 404 (never
+403: that would tell an outsider the company exists). A member without the role a
+view needs gets 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+
+from portal.models import Membership, Role
+
+
+def get_membership(request: HttpRequest, company_slug: str) -> Membership:
+    try:
+        return Membership.objects.select_related("company").get(
+            user=request.user, company__slug=company_slug
+        )
+    except Membership.DoesNotExist:
+        raise Http404("No such company.") from None
+
+
+def company_view(role: str = Role.VIEWER) -> Callable[..., Any]:
+    """Decorate a view taking (request, membership, **kwargs) behind login and tenancy."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, company_slug: str, **kwargs: Any) -> HttpResponse:
+            membership = get_membership(request, company_slug)
+            if not membership.allows(role):
+                raise PermissionDenied
+            request.membership = membership  # type: ignore[attr-defined]
+            return view(request, membership, **kwargs)
+
+        wrapper.required_role = role  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from portal.models import Membership
+
+
+def _memberships(request: HttpRequest):  # type: ignore[no-untyped-def]
+    return Membership.objects.filter(user=request.user).select_related("company").order_by("company__name")
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """A member of one company goes straight to its integrations; others pick one."""
+    memberships = list(_memberships(request)[:2])
+    if len(memberships) == 1:
+        return redirect("integration_list", company_slug=memberships[0].company.slug)
+    return redirect("my_company")
+
+
+@login_required
+def my_company(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/my_company.html", {"memberships": _memberships(request)})
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """For load balancers and docker-compose: the database answers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
