@@ -1,0 +1,273 @@
+"""Correcting failed lines and offering them again: the writes behind the line and run screens.
+
+Every change is atomic, takes the line's row lock, bumps its ``version`` (so a form
+opened before it is refused as stale) and leaves LineEdit rows behind: the audit
+trail of who changed what, from what to what, when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from integrations.canonical import validate_record
+from runs.models import LineEdit, LineStatus, Run, RunLine, Trigger
+from runs.services.runs import NewLine, run_create
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+
+class CorrectionError(Exception):
+    """A change to a line that was refused; ``str()`` is the sentence for the user."""
+
+
+class LineNotOpen(CorrectionError):
+    def __init__(self, line: RunLine) -> None:
+        super().__init__(_("Only failed lines that are still open can be changed."))
+        self.line = line
+
+
+class StaleEdit(CorrectionError):
+    """The line changed since the form was opened; ``data`` is what the user sent."""
+
+    def __init__(self, line: RunLine, data: Mapping[str, Any]) -> None:
+        who = line.edited_by.get_username() if line.edited_by else _("someone else")
+        when = (
+            date_format(timezone.localtime(line.edited_at), "DATETIME_FORMAT")
+            if line.edited_at
+            else "?"
+        )
+        super().__init__(
+            _(
+                "This line was changed by %(user)s at %(time)s since you opened it. "
+                "Your changes were not saved; reload to see them."
+            )
+            % {"user": who, "time": when}
+        )
+        self.line = line
+        self.data = data
+
+
+class CorrectionInvalid(CorrectionError):
+    def __init__(self, field_errors: dict[str, str]) -> None:
+        super().__init__(_("The correction was not saved: please correct the marked fields."))
+        self.field_errors = field_errors
+
+
+class ReasonRequired(CorrectionError):
+    def __init__(self) -> None:
+        super().__init__(_("Give a reason for resolving the lines."))
+
+
+class NothingToRetry(CorrectionError):
+    def __init__(self, run: Run) -> None:
+        latest = run.retries.order_by("-number").first()
+        if latest is not None:
+            message = _(
+                "Nothing to retry: these lines were already re-offered in run #%(number)s."
+            ) % {"number": latest.number}
+        else:
+            message = _("Nothing to retry: no lines are marked for re-offer.")
+        super().__init__(message)
+        self.run = run
+        self.latest_retry = latest
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"lines": [{"amount": "1"}]}`` → ``{"lines.0.amount": "1"}``: the paths of field errors."""
+    if isinstance(data, Mapping):
+        items: Iterable[tuple[Any, Any]] = data.items()
+    elif isinstance(data, list):
+        items = enumerate(data)
+    else:
+        return {prefix: data}
+    flat: dict[str, Any] = {}
+    for key, value in items:
+        flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def _changed_paths(old: dict[str, Any], new: dict[str, Any], given: dict[str, Any]) -> list[str]:
+    """Paths whose value the user changed; a default the schema filled in is not a change."""
+    paths = list(old) + [path for path in new if path not in old]
+    changed = []
+    for path in paths:
+        before, after = old.get(path), new.get(path)
+        if _blank(before) and _blank(after):
+            continue
+        if path not in old and _blank(given.get(path)):
+            continue
+        if before is None or after is None or str(before) != str(after):
+            changed.append(path)
+    return changed
+
+
+def _normalised(kind: str, data: Any) -> Any:
+    normalised, _errors = validate_record(kind, data) if isinstance(data, Mapping) else (None, {})
+    return normalised if normalised is not None else data
+
+
+def _lock_open_line(line: RunLine) -> RunLine:
+    locked = (
+        RunLine.objects.select_for_update(of=("self",)).select_related("edited_by").get(pk=line.pk)
+    )
+    if not locked.is_open_failure:
+        raise LineNotOpen(locked)
+    return locked
+
+
+def _refresh(line: RunLine) -> RunLine:
+    """Reload the caller's instance, so it never holds a stale version."""
+    line.refresh_from_db()
+    return line
+
+
+def _reoffer_edit(line: RunLine, user: User, reoffer: bool) -> LineEdit:
+    action = LineEdit.Action.REOFFER if reoffer else LineEdit.Action.UNREOFFER
+    return LineEdit(line=line, user=user, action=action, old_value=not reoffer, new_value=reoffer)
+
+
+def line_correct(
+    *, line: RunLine, user: User, data: dict[str, Any], version: int, reoffer: bool
+) -> RunLine:
+    """Store ``data`` as the line's correction (the payload stays as offered) and mark it.
+
+    Raises StaleEdit when ``version`` is not the line's current one, CorrectionInvalid
+    when the data fails the canonical schema, LineNotOpen when the line is not an open
+    failure. Nothing is stored in any of those cases.
+    """
+    with transaction.atomic():
+        locked = _lock_open_line(line)
+        if locked.version != version:
+            raise StaleEdit(locked, data)
+        normalised, field_errors = validate_record(locked.kind, data)
+        if normalised is None:
+            raise CorrectionInvalid(field_errors)
+        old = flatten(_normalised(locked.kind, locked.data))
+        new = flatten(normalised)
+        edits = [
+            LineEdit(
+                line=locked, user=user, field=path, old_value=old.get(path), new_value=new.get(path)
+            )
+            for path in _changed_paths(old, new, flatten(data))
+        ]
+        if locked.reoffer != reoffer:
+            edits.append(_reoffer_edit(locked, user, reoffer))
+        LineEdit.objects.bulk_create(edits)
+        locked.correction = normalised
+        locked.reoffer = reoffer
+        locked.edited_by = user
+        locked.edited_at = timezone.now()
+        locked.version += 1
+        locked.save(update_fields=["correction", "reoffer", "edited_by", "edited_at", "version"])
+    return _refresh(line)
+
+
+def line_set_reoffer(*, line: RunLine, user: User, reoffer: bool) -> RunLine:
+    """Mark (or unmark) one open failed line for the next Retry."""
+    with transaction.atomic():
+        locked = _lock_open_line(line)
+        if locked.reoffer != reoffer:
+            _reoffer_edit(locked, user, reoffer).save()
+            locked.reoffer = reoffer
+            locked.edited_by = user
+            locked.edited_at = timezone.now()
+            locked.version += 1
+            locked.save(update_fields=["reoffer", "edited_by", "edited_at", "version"])
+    return _refresh(line)
+
+
+def _open_lines(run: Run, line_ids: Iterable[int] | None = None) -> QuerySet[RunLine]:
+    """The run's open failed lines (of ``line_ids`` if given), locked, in run order."""
+    lines = RunLine.objects.select_for_update().filter(
+        run=run, status=LineStatus.FAILED, reoffered_in__isnull=True, resolved_at__isnull=True
+    )
+    if line_ids is not None:
+        lines = lines.filter(pk__in=list(line_ids))
+    return lines.order_by("position")
+
+
+def lines_reoffer(*, run: Run, line_ids: Iterable[int], user: User) -> int:
+    """Mark the selected open failed lines of ``run`` for re-offer, data unchanged.
+
+    Ids of other runs, or of lines not open, are ignored. Returns how many were marked.
+    """
+    with transaction.atomic():
+        lines = list(_open_lines(run, line_ids).filter(reoffer=False))
+        LineEdit.objects.bulk_create(_reoffer_edit(line, user, True) for line in lines)
+        RunLine.objects.filter(pk__in=[line.pk for line in lines]).update(
+            reoffer=True, edited_by=user, edited_at=timezone.now(), version=F("version") + 1
+        )
+    return len(lines)
+
+
+def lines_resolve(*, run: Run, line_ids: Iterable[int], user: User, reason: str) -> int:
+    """Close the selected open failed lines without offering them again (fixed by hand).
+
+    Resolved lines no longer count as open. Raises ReasonRequired without a reason.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ReasonRequired
+    now = timezone.now()
+    with transaction.atomic():
+        lines = list(_open_lines(run, line_ids))
+        LineEdit.objects.bulk_create(
+            LineEdit(line=line, user=user, action=LineEdit.Action.RESOLVE, new_value=reason)
+            for line in lines
+        )
+        RunLine.objects.filter(pk__in=[line.pk for line in lines]).update(
+            resolved_at=now,
+            resolved_by=user,
+            resolution=reason,
+            reoffer=False,
+            edited_by=user,
+            edited_at=now,
+            version=F("version") + 1,
+        )
+    return len(lines)
+
+
+def run_retry(*, run: Run, user: User) -> Run:
+    """Offer every open line of ``run`` marked for re-offer, with its correction, in one new run.
+
+    The old run's row lock serialises two Retry presses: the second finds the lines
+    already taken and raises NothingToRetry, so they are never offered twice.
+    """
+    with transaction.atomic():
+        locked = (
+            Run.objects.select_for_update(of=("self",)).select_related("integration").get(pk=run.pk)
+        )
+        lines = list(_open_lines(locked).filter(reoffer=True))
+        if not lines:
+            raise NothingToRetry(locked)
+        new_run = run_create(
+            integration=locked.integration,
+            trigger=Trigger.RETRY,
+            retry_of=locked,
+            created_by=user,
+            lines=(
+                NewLine(
+                    kind=line.kind,
+                    identifier=line.identifier,
+                    payload=line.data,
+                    source_line_id=line.pk,
+                )
+                for line in lines
+            ),
+        )
+        RunLine.objects.filter(pk__in=[line.pk for line in lines]).update(
+            reoffered_in=new_run, reoffer=False, version=F("version") + 1
+        )
+    return new_run

@@ -1,0 +1,33 @@
+"""Small display helpers for the run and line screens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import template
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+# Run and line statuses onto the colour classes the stylesheet knows.
+_STATUS_CLASSES = {"finished": "status-succeeded", "delivering": "status-running"}
+
+
+@register.filter
+def status_class(status: str) -> str:
+    return _STATUS_CLASSES.get(status, f"status-{status}")
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """``timedelta(seconds=65)`` → "1 min 5 s"; hours only when there are any."""
+    if value is None:
+        return ""
+    seconds = max(int(value.total_seconds()), 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return _("%(h)d h %(m)d min") % {"h": hours, "m": minutes}
+    if minutes:
+        return _("%(m)d min %(s)d s") % {"m": minutes, "s": seconds}
+    return _("%(s)d s") % {"s": seconds}

@@ -1,0 +1,1 @@
+"""The run and line screens, one module a page."""

@@ -1,0 +1,186 @@
+"""Line details: why the line failed, its record as a form to correct, and its history."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+
+from portal.models import Membership, Role
+from portal.tenancy import company_view
+from runs.forms import path_label, record_form, record_from_post
+from runs.models import RunLine
+from runs.selectors import line_history
+from runs.services.corrections import (
+    CorrectionInvalid,
+    LineNotOpen,
+    StaleEdit,
+    flatten,
+    line_correct,
+)
+from runs.views.requests import HtmxHttpRequest, authenticated
+
+# A package's answer can be large; the screen shows its start.
+BODY_DISPLAY_LIMIT = 20_000
+
+
+def _get_line(membership: Membership, line_id: int) -> RunLine:
+    """The line if it belongs to the member's company; 404 otherwise."""
+    return get_object_or_404(
+        RunLine.objects.select_related(
+            "run", "run__integration", "reoffered_in", "edited_by", "resolved_by"
+        ),
+        pk=line_id,
+        integration__company=membership.company,
+    )
+
+
+def _body(body: Any) -> str:
+    text = body if isinstance(body, str) else json.dumps(body, indent=2, ensure_ascii=False)
+    if len(text) > BODY_DISPLAY_LIMIT:
+        return text[:BODY_DISPLAY_LIMIT] + "\n" + _("… (cut off)")
+    return text
+
+
+def _exchanges(attempt: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "method": exchange.get("method", ""),
+            "url": exchange.get("url", ""),
+            "status": exchange.get("status", ""),
+            "duration_ms": exchange.get("duration_ms"),
+            "request_body": _body(exchange.get("request_body", "")),
+            "response_body": _body(exchange.get("response_body", "")),
+        }
+        for exchange in attempt.exchanges or []
+        if isinstance(exchange, dict)
+    ]
+
+
+def _page_context(membership: Membership, line: RunLine) -> dict[str, Any]:
+    history = line_history(line=line)
+    show_exchanges = membership.allows(Role.CONSULTANT)
+    attempts = [
+        {"attempt": attempt, "exchanges": _exchanges(attempt) if show_exchanges else []}
+        for attempt in history.attempts
+    ]
+    edits = [
+        {"edit": edit, "field_label": path_label(line.kind, edit.field)} for edit in history.edits
+    ]
+    return {
+        "other_lines": history.other_lines,
+        "attempts": attempts,
+        "edits": edits,
+        "show_exchanges": show_exchanges,
+    }
+
+
+def _form_context(
+    membership: Membership,
+    line: RunLine,
+    *,
+    data: dict[str, Any] | None = None,
+    field_errors: dict[str, str] | None = None,
+    reoffer: bool | None = None,
+    stored: dict[str, Any] | None = None,
+    form_error: str = "",
+) -> dict[str, Any]:
+    offered = flatten(line.payload) if line.correction is not None or data is not None else None
+    return {
+        "line": line,
+        "run": line.run,
+        "form": record_form(
+            line.kind,
+            data if data is not None else line.data,
+            field_errors=field_errors if field_errors is not None else line.field_errors or {},
+            offered=offered,
+            stored=stored,
+        ),
+        "reoffer": line.reoffer if reoffer is None else reoffer,
+        "editable": membership.allows(Role.EDITOR) and line.is_open_failure,
+        "form_error": form_error,
+    }
+
+
+def _render_form(
+    request: HtmxHttpRequest, membership: Membership, line: RunLine, **form: Any
+) -> HttpResponse:
+    context = _form_context(membership, line, **form)
+    if request.htmx:
+        return render(request, "runs/line_detail.html#form", context)
+    return render(request, "runs/line_detail.html", {**context, **_page_context(membership, line)})
+
+
+def _version(request: HtmxHttpRequest) -> int:
+    value = request.POST.get("version", "")
+    return int(value) if value.isdigit() else 0
+
+
+def _save(request: HtmxHttpRequest, membership: Membership, line: RunLine) -> HttpResponse:
+    if not membership.allows(Role.EDITOR):
+        raise PermissionDenied
+    data = record_from_post(line.kind, request.POST)
+    reoffer = request.POST.get("reoffer") == "1"
+    try:
+        line_correct(
+            line=line,
+            user=authenticated(request),
+            data=data,
+            version=_version(request),
+            reoffer=reoffer,
+        )
+    except CorrectionInvalid as exc:
+        return _render_form(
+            request,
+            membership,
+            line,
+            data=data,
+            field_errors=exc.field_errors,
+            reoffer=reoffer,
+            form_error=str(exc),
+        )
+    except StaleEdit as exc:
+        # Show what the user typed, with what is stored now beside it; saving again is
+        # then a choice made knowing the other change.
+        line = _get_line(membership, line.pk)
+        return _render_form(
+            request,
+            membership,
+            line,
+            data=data,
+            field_errors={},
+            reoffer=reoffer,
+            stored=flatten(line.data),
+            form_error=str(exc),
+        )
+    except LineNotOpen as exc:
+        messages.error(request, str(exc))
+        return _render_form(request, membership, _get_line(membership, line.pk))
+    if reoffer:
+        text = _("Line %(identifier)s saved and marked for re-offer.")
+    else:
+        text = _("Line %(identifier)s saved.")
+    messages.success(request, text % {"identifier": line.identifier})
+    url = reverse(
+        "run_detail", kwargs={"company_slug": membership.company.slug, "run_id": line.run_id}
+    )
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+@require_http_methods(["GET", "POST"])
+@company_view(Role.VIEWER)
+def line_detail(request: HtmxHttpRequest, membership: Membership, line_id: int) -> HttpResponse:
+    line = _get_line(membership, line_id)
+    if request.method == "POST":
+        return _save(request, membership, line)
+    return _render_form(request, membership, line)

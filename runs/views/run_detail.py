@@ -1,0 +1,200 @@
+"""Run details: the run's facts, live progress, its lines, Retry and the bulk actions."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from portal.models import Membership, Role
+from portal.tenancy import company_view
+from runs.models import Run, RunStatus
+from runs.selectors import run_lines_page, run_marked_count, run_open_failed_count
+from runs.services.corrections import CorrectionError, lines_reoffer, lines_resolve, run_retry
+from runs.views.requests import HtmxHttpRequest, authenticated
+
+LINES_PER_PAGE = 50
+SEARCH_MAX_LENGTH = 100
+
+
+def _get_run(membership: Membership, run_id: int) -> Run:
+    """The run if it belongs to the member's company; 404 otherwise."""
+    return get_object_or_404(
+        Run.objects.select_related("integration", "retry_of", "created_by"),
+        pk=run_id,
+        integration__company=membership.company,
+    )
+
+
+def _history_url(membership: Membership, run: Run) -> str | None:
+    # The History page belongs to the integrations screens; link to it once it exists.
+    try:
+        return reverse(
+            "run_history",
+            kwargs={"company_slug": membership.company.slug, "integration_id": run.integration_id},
+        )
+    except NoReverseMatch:
+        return None
+
+
+def _only_failed(request: HtmxHttpRequest, run: Run) -> bool:
+    """The filter form sends failed=0 and, when ticked, failed=1; without it, on iff failures."""
+    values = request.GET.getlist("failed")
+    if not values:
+        return run.failed > 0
+    return "1" in values
+
+
+def _after(request: HtmxHttpRequest) -> int | None:
+    value = request.GET.get("after", "")
+    return int(value) if value.isdigit() else None
+
+
+def _lines_context(request: HtmxHttpRequest, membership: Membership, run: Run) -> dict[str, Any]:
+    only_failed = _only_failed(request, run)
+    search = request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+    after = _after(request)
+    page = run_lines_page(
+        run=run, only_failed=only_failed, search=search, after_position=after, limit=LINES_PER_PAGE
+    )
+    base = reverse("run_detail", kwargs={"company_slug": membership.company.slug, "run_id": run.pk})
+    query = {"failed": "1" if only_failed else "0", **({"q": search} if search else {})}
+    return {
+        "run": run,
+        "only_failed": only_failed,
+        "search": search,
+        "page": page,
+        "is_first_page": after is None,
+        "first_page_url": f"{base}?{urlencode(query)}",
+        "next_page_url": (
+            f"{base}?{urlencode({**query, 'after': page.next_after})}" if page.next_after else None
+        ),
+        "can_edit": membership.allows(Role.EDITOR),
+        "any_open": any(line.is_open_failure for line in page.lines),
+    }
+
+
+def _run_context(request: HtmxHttpRequest, membership: Membership, run: Run) -> dict[str, Any]:
+    return {
+        "run": run,
+        "marked_count": run_marked_count(run=run),
+        "open_failed_count": run_open_failed_count(run=run),
+        "history_url": _history_url(membership, run),
+        "can_resume": (
+            membership.allows(Role.CONSULTANT)
+            and run.status == RunStatus.FAILED
+            and bool(run.error)
+        ),
+        **_lines_context(request, membership, run),
+    }
+
+
+@require_GET
+@company_view(Role.VIEWER)
+def run_detail(request: HtmxHttpRequest, membership: Membership, run_id: int) -> HttpResponse:
+    run = _get_run(membership, run_id)
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(
+            request, "runs/run_detail.html#lines", _lines_context(request, membership, run)
+        )
+    return render(request, "runs/run_detail.html", _run_context(request, membership, run))
+
+
+@require_GET
+@company_view(Role.VIEWER)
+def run_progress(request: HtmxHttpRequest, membership: Membership, run_id: int) -> HttpResponse:
+    """The progress bar, polled every 2 s while the run moves; 286 stops the polling."""
+    run = _get_run(membership, run_id)
+    response = render(request, "runs/run_detail.html#progress", {"run": run})
+    if run.is_active:
+        return response
+    stopped = HttpResponseStopPolling(response.content)
+    # The lines, counters and banner changed with the run: show the page afresh.
+    stopped["HX-Refresh"] = "true"
+    return stopped
+
+
+def _back_to_run(membership: Membership, run: Run) -> HttpResponse:
+    return redirect("run_detail", company_slug=membership.company.slug, run_id=run.pk)
+
+
+@require_POST
+@company_view(Role.EDITOR)
+def run_retry_view(request: HtmxHttpRequest, membership: Membership, run_id: int) -> HttpResponse:
+    run = _get_run(membership, run_id)
+    try:
+        new_run = run_retry(run=run, user=authenticated(request))
+    except CorrectionError as exc:
+        messages.warning(request, str(exc))
+        return _back_to_run(membership, run)
+    messages.success(
+        request,
+        ngettext(
+            "Run #%(number)s started with %(count)d line.",
+            "Run #%(number)s started with %(count)d lines.",
+            new_run.total,
+        )
+        % {"number": new_run.number, "count": new_run.total},
+    )
+    return _back_to_run(membership, new_run)
+
+
+def _selected_ids(request: HtmxHttpRequest) -> list[int]:
+    return [int(value) for value in request.POST.getlist("line") if value.isdigit()]
+
+
+@require_POST
+@company_view(Role.EDITOR)
+def lines_bulk(request: HtmxHttpRequest, membership: Membership, run_id: int) -> HttpResponse:
+    """Re-offer the selected failed lines unchanged, or resolve them with a reason."""
+    run = _get_run(membership, run_id)
+    line_ids = _selected_ids(request)
+    action = request.POST.get("action")
+    if not line_ids:
+        messages.warning(request, _("Select one or more failed lines first."))
+        return _back_to_run(membership, run)
+    try:
+        if action == "reoffer":
+            count = lines_reoffer(run=run, line_ids=line_ids, user=authenticated(request))
+            text = ngettext(
+                "%(count)d line marked for re-offer.", "%(count)d lines marked for re-offer.", count
+            )
+        elif action == "resolve":
+            count = lines_resolve(
+                run=run,
+                line_ids=line_ids,
+                user=authenticated(request),
+                reason=request.POST.get("reason", ""),
+            )
+            text = ngettext("%(count)d line resolved.", "%(count)d lines resolved.", count)
+        else:
+            return HttpResponse(_("Unknown action."), status=400)
+    except CorrectionError as exc:
+        messages.error(request, str(exc))
+        return _back_to_run(membership, run)
+    messages.success(request, text % {"count": count})
+    return _back_to_run(membership, run)
+
+
+@require_POST
+@company_view(Role.CONSULTANT)
+def run_resume_view(request: HtmxHttpRequest, membership: Membership, run_id: int) -> HttpResponse:
+    """Continue a run that stopped on a run-level fault (credentials, package down)."""
+    run = _get_run(membership, run_id)
+    if run.status != RunStatus.FAILED:
+        messages.warning(request, _("Only a run that stopped on an error can be resumed."))
+        return _back_to_run(membership, run)
+    # The delivery engine is built alongside these screens; import it when needed.
+    from runs.services.delivery import run_resume
+
+    run_resume(run=run)
+    messages.success(request, _("Run #%(number)s resumed.") % {"number": run.number})
+    return _back_to_run(membership, run)
