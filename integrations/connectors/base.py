@@ -118,7 +118,9 @@ class CredentialStore(Protocol):
         """Client id/secret and the current tokens (decrypted)."""
         ...
 
-    def rotate(self, stale_access_token: str, refresh: Callable[[dict[str, Any]], TokenSet]) -> dict[str, Any]:
+    def rotate(
+        self, stale_access_token: str, refresh: Callable[[dict[str, Any]], TokenSet]
+    ) -> dict[str, Any]:
         """Renew the tokens at most once across all workers.
 
         Under a lock: reload; if the access token is no longer ``stale_access_token``
@@ -184,6 +186,8 @@ class Connector:
     authorize_path: ClassVar[str] = ""
     token_path: ClassVar[str] = ""
     oauth_scope: ClassVar[str] = ""
+    # Sent with every API call (e.g. Exact's ``Prefer: return=representation``).
+    extra_headers: ClassVar[Mapping[str, str]] = {}
 
     def __init__(
         self,
@@ -287,11 +291,13 @@ class Connector:
     ) -> httpx.Response:
         from integrations.http import record_exchange  # http.py imports this module
 
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {**self.extra_headers, "Authorization": f"Bearer {token}"}
         request = self.client.build_request(method, url, json=json, params=params, headers=headers)
         return self._transmit(request, trail, record_exchange)
 
-    def _transmit(self, request: httpx.Request, trail: list[Exchange], record: Any) -> httpx.Response:
+    def _transmit(
+        self, request: httpx.Request, trail: list[Exchange], record: Any
+    ) -> httpx.Response:
         started = time.time()
         try:
             response = self.client.send(request)
@@ -329,9 +335,7 @@ class Connector:
                 fault=Fault.RUN,
                 exchanges=trail,
             )
-        # A 500 that explains itself is a business rule (Exact Online answers those);
-        # a bare one is the package having a bad moment.
-        if status in TRANSIENT_STATUSES and not (status == 500 and message):
+        if status in TRANSIENT_STATUSES and not (status == 500 and self._is_business_rule(message)):
             return DeliveryError(
                 f"{self.label} is unavailable (HTTP {status}); the record will be offered again.",
                 fault=Fault.TRANSIENT,
@@ -339,13 +343,23 @@ class Connector:
                 exchanges=trail,
             )
         if status >= 500 and not message:
-            return DeliveryError(f"{self.label} failed (HTTP {status}).", fault=Fault.TRANSIENT, exchanges=trail)
+            return DeliveryError(
+                f"{self.label} failed (HTTP {status}).", fault=Fault.TRANSIENT, exchanges=trail
+            )
         return DeliveryError(
             message or f"{self.label} refused the record (HTTP {status}).",
             fault=Fault.DATA,
             field_errors=field_errors,
             exchanges=trail,
         )
+
+    def _is_business_rule(self, message: str) -> bool:
+        """Whether a 500 with this message is the package refusing the record.
+
+        Most packages refuse with a 4xx, so a 500 is a bad moment of theirs; a package
+        that answers business rules with 500 (Exact Online) says so here.
+        """
+        return False
 
     def _error_text(self, kind: str, response: httpx.Response) -> str:
         message, _ = self.parse_error(kind, response)
@@ -368,10 +382,16 @@ class Connector:
 
         return str(self.credentials.rotate(stale_access_token, refresh)["access_token"])
 
-    def _token_call(self, form: dict[str, str], current: Mapping[str, Any], trail: list[Exchange]) -> TokenSet:
+    def _token_call(
+        self, form: dict[str, str], current: Mapping[str, Any], trail: list[Exchange]
+    ) -> TokenSet:
         from integrations.http import record_exchange
 
-        body = {**form, "client_id": current.get("client_id", ""), "client_secret": current.get("client_secret", "")}
+        body = {
+            **form,
+            "client_id": current.get("client_id", ""),
+            "client_secret": current.get("client_secret", ""),
+        }
         request = self.client.build_request("POST", f"{self.base_url}{self.token_path}", data=body)
         response = self._transmit(request, trail, record_exchange)
         if response.status_code in (400, 401, 403):

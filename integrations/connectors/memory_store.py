@@ -23,7 +23,9 @@ class MemoryCredentialStore:
         with self._lock:
             return dict(self._credentials)
 
-    def rotate(self, stale_access_token: str, refresh: Callable[[dict[str, Any]], TokenSet]) -> dict[str, Any]:
+    def rotate(
+        self, stale_access_token: str, refresh: Callable[[dict[str, Any]], TokenSet]
+    ) -> dict[str, Any]:
         with self._lock:
             if (self._credentials.get("access_token") or "") != stale_access_token:
                 return dict(self._credentials)

@@ -34,7 +34,9 @@ BUILT_IN: dict[str, ConnectorEntry] = {
     "multivers": ConnectorEntry(
         "Multivers Online", "integrations.connectors.multivers.connector:MultiversConnector"
     ),
-    "exact": ConnectorEntry("Exact Online", "integrations.connectors.exact.connector:ExactConnector"),
+    "exact": ConnectorEntry(
+        "Exact Online", "integrations.connectors.exact.connector:ExactConnector"
+    ),
 }
 
 

@@ -1,0 +1,1 @@
+"""Unit4 Multivers Online (also sold as Exact Multivers / Boekhoud Gemak)."""

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from integrations.connectors import registry
+from integrations.connectors.base import Connector
+from integrations.connectors.registry import (
+    UnknownConnector,
+    connector_choices,
+    forget_discovered,
+    get_connector_class,
+)
+
+
+@pytest.fixture
+def fresh_registry():
+    forget_discovered()
+    yield
+    forget_discovered()
+
+
+def _install(tmp_path, monkeypatch, *, name: str, entry_points: str, module: str) -> None:
+    """A distribution as pip would leave it: a module and a *.dist-info with entry points."""
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(module))
+    info = tmp_path / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(textwrap.dedent(entry_points))
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+
+MONEYBIRD = """
+    from integrations.connectors.base import Connector
+
+    class MoneybirdConnector(Connector):
+        key = "moneybird"
+        label = "Moneybird"
+"""
+
+
+def test_it_finds_the_built_in_connectors():
+    from integrations.connectors.exact.connector import ExactConnector
+    from integrations.connectors.multivers.connector import MultiversConnector
+
+    assert get_connector_class("multivers") is MultiversConnector
+    assert get_connector_class("exact") is ExactConnector
+    assert ("multivers", "Multivers Online") in connector_choices()
+    assert ("exact", "Exact Online") in connector_choices()
+
+
+def test_built_in_labels_match_the_classes():
+    for key, label in registry.BUILT_IN.items():
+        assert get_connector_class(key).label == label.label
+        assert get_connector_class(key).key == key
+
+
+def test_it_refuses_an_unknown_key():
+    with pytest.raises(UnknownConnector, match="twinfield"):
+        get_connector_class("twinfield")
+
+
+def test_it_finds_a_connector_of_another_installed_package(tmp_path, monkeypatch, fresh_registry):
+    _install(
+        tmp_path,
+        monkeypatch,
+        name="cloud_portal_moneybird",
+        module=MONEYBIRD,
+        entry_points="""
+            [cloud_portal.connectors]
+            moneybird = cloud_portal_moneybird:MoneybirdConnector
+        """,
+    )
+    forget_discovered()
+
+    connector_class = get_connector_class("moneybird")
+
+    assert issubclass(connector_class, Connector)
+    assert connector_class.label == "Moneybird"
+    assert ("moneybird", "Moneybird") in connector_choices()
+
+
+def test_another_package_cannot_take_a_built_in_key(tmp_path, monkeypatch, fresh_registry):
+    _install(
+        tmp_path,
+        monkeypatch,
+        name="cloud_portal_impostor",
+        module=MONEYBIRD,
+        entry_points="""
+            [cloud_portal.connectors]
+            exact = cloud_portal_impostor:MoneybirdConnector
+        """,
+    )
+    forget_discovered()
+
+    assert get_connector_class("exact").label == "Exact Online"
+
+
+def test_choices_import_no_connector_module():
+    # A fresh interpreter: the model's choices must not pull in httpx-heavy modules.
+    code = (
+        "import sys\n"
+        "from integrations.connectors.registry import connector_choices\n"
+        "connector_choices()\n"
+        "loaded = [m for m in sys.modules if m.startswith('integrations.connectors.') and m.endswith('.connector')]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        cwd=str(registry.__file__).rsplit("/integrations/", 1)[0],
+    )
