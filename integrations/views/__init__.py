@@ -1,0 +1,1 @@
+"""Integration screens: the summary and History (screens), settings and OAuth (connection)."""

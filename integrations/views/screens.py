@@ -1,0 +1,106 @@
+"""Integrations (the company's summary) and History (the runs of one integration)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseStopPolling
+
+from integrations import selectors
+from integrations.models import Integration
+from portal.models import Membership, Role
+from portal.tenancy import company_view
+
+
+def get_integration(membership: Membership, integration_id: int) -> Integration:
+    """The integration if it belongs to the member's company, else 404."""
+    return get_object_or_404(Integration, pk=integration_id, company=membership.company)
+
+
+@require_GET
+@company_view()
+def integration_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+    context = {
+        "summaries": selectors.integration_summaries(company=membership.company),
+        "chart_runs": selectors.CHART_RUNS,
+        "may_configure": membership.allows(Role.CONSULTANT),
+    }
+    return render(request, "integrations/integration_list.html", context)
+
+
+class HistoryFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Runs"),
+        required=False,
+        choices=[
+            (selectors.HistoryFilter.ALL, _("All runs")),
+            (selectors.HistoryFilter.ERRORS, _("With errors")),
+            (selectors.HistoryFilter.RUNNING, _("Running or queued")),
+        ],
+    )
+    date_from = forms.DateField(
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    date_to = forms.DateField(
+        label=_("To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def query(self, **changes: Any) -> str:
+        """The filters as a query string ("?status=errors&…"), with ``changes`` applied."""
+        values = {
+            name: self.data.get(name, "")
+            for name in ("status", "date_from", "date_to")
+            if not self.errors.get(name)
+        }
+        values.update(changes)
+        query = urlencode({key: value for key, value in values.items() if value})
+        return f"?{query}" if query else ""
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+@company_view()
+def run_history(request: HttpRequest, membership: Membership, integration_id: int) -> HttpResponse:
+    """Newest first, a page at a time by run number; the table polls while runs are active."""
+    integration = get_integration(membership, integration_id)
+    form = HistoryFilterForm(request.GET)
+    form.is_valid()
+    # A bad value (a mistyped date) is reported and ignored; the valid ones still apply.
+    wanted = form.cleaned_data
+    page = selectors.run_history(
+        integration=integration,
+        status=wanted.get("status") or selectors.HistoryFilter.ALL,
+        date_from=wanted.get("date_from"),
+        date_to=wanted.get("date_to"),
+        before=wanted.get("before"),
+    )
+    context = {
+        "integration": integration,
+        "form": form,
+        "page": page,
+        "newest_url": request.path + form.query(),
+        "older_url": (
+            request.path + form.query(before=page.older_before) if page.older_before else None
+        ),
+    }
+    htmx = request.htmx  # type: ignore[attr-defined]
+    if not htmx or htmx.history_restore_request:
+        return render(request, "integrations/run_history.html", context)
+    fragment = "integrations/run_history.html#runs"
+    if htmx.trigger == "runs" and not page.any_active:
+        # The poll that sees the last run end: show it and tell htmx to stop polling.
+        return HttpResponseStopPolling(render_to_string(fragment, context, request=request))
+    return render(request, fragment, context)
