@@ -27,6 +27,12 @@ def require_service(name: str, reachable: bool, hint: str) -> None:
     pytest.skip(message)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's 1.2M rounds cost ~0.4 s per login; tests check behaviour, not hash strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def company(db) -> Company:
     return Company.objects.create(name="Bakkerij De Vries BV", slug="de-vries", reflex_code="RX001")

@@ -1,0 +1,239 @@
+"""Demo data: two companies, a user of every role, integrations on the simulators, history.
+
+Idempotent: run it again and it updates what is there (passwords, memberships,
+integration addresses) instead of adding more. Connecting needs the simulators
+running (``python -m integrations.simulators all``); ``bin/demo`` starts them first.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.canonical import identifier_of
+from integrations.canonical.examples import example_record
+from integrations.models import Integration
+from portal.models import Company, Membership, Role
+from runs.models import LineStatus, Run, RunLine, RunStatus, Trigger
+
+DEMO_CLIENT = {"client_id": "cloud-portal-demo", "client_secret": "demo-secret"}
+HISTORY_RUNS = 12
+# Memorable, yet past Django's common-password list; printed at the end of every run.
+USERS = [
+    # username, password, [(company slug, role)], superuser
+    ("admin", "admin-portal-2026", [], True),
+    (
+        "consultant",
+        "consultant-demo-2026",
+        [("de-vries", Role.CONSULTANT), ("jansen", Role.CONSULTANT)],
+        False,
+    ),
+    ("editor", "editor-devries-2026", [("de-vries", Role.EDITOR)], False),
+    ("viewer", "viewer-devries-2026", [("de-vries", Role.VIEWER)], False),
+    ("editor-jansen", "editor-jansen-2026", [("jansen", Role.EDITOR)], False),
+]
+
+
+@dataclass(frozen=True)
+class DemoCompany:
+    slug: str
+    name: str
+    reflex_code: str
+    connector: str
+    settings: dict[str, Any]
+
+    @property
+    def base_url(self) -> str:
+        return (
+            settings.SIMULATOR_MULTIVERS_URL
+            if self.connector == "multivers"
+            else settings.SIMULATOR_EXACT_URL
+        )
+
+
+COMPANIES = [
+    DemoCompany("de-vries", "Bakkerij De Vries BV", "RX001", "multivers", {"database": "MVL00001"}),
+    DemoCompany(
+        "jansen",
+        "Jansen Transport BV",
+        "RX002",
+        "exact",
+        {
+            "division": 123456,
+            "sales_journal": "70",
+            "purchase_journal": "60",
+            "general_journal": "90",
+        },
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo companies, users, integrations and run history."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--no-connect",
+            action="store_true",
+            help="Skip the OAuth flow against the simulators (they need not be running).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with transaction.atomic():
+            companies = {demo.slug: _company(demo) for demo in COMPANIES}
+            _users(companies)
+            integrations = [_integration(demo, companies[demo.slug]) for demo in COMPANIES]
+            for integration in integrations:
+                _history(integration)
+        if not options["no_connect"]:
+            for integration in integrations:
+                _connect(integration)
+                self.stdout.write(f"Connected {integration} to {integration.base_url}.")
+        self._print_logins(integrations)
+
+    def _print_logins(self, integrations: list[Integration]) -> None:
+        self.stdout.write("Demo logins (username / password):")
+        for username, password, memberships, superuser in USERS:
+            where = (
+                "Django admin"
+                if superuser
+                else ", ".join(f"{role} of {slug}" for slug, role in memberships)
+            )
+            self.stdout.write(f"  {username:<14} {password:<22} {where}")
+        for integration in integrations:
+            self.stdout.write(f"Integration {integration.pk}: {integration}")
+
+
+def _company(demo: DemoCompany) -> Company:
+    company, _ = Company.objects.update_or_create(
+        slug=demo.slug, defaults={"name": demo.name, "reflex_code": demo.reflex_code}
+    )
+    return company
+
+
+def _users(companies: dict[str, Company]) -> None:
+    model = get_user_model()
+    for username, password, memberships, superuser in USERS:
+        user, _ = model.objects.get_or_create(username=username)
+        user.set_password(password)
+        user.is_staff = user.is_superuser = superuser
+        user.email = f"{username}@example.com"
+        user.save()
+        for slug, role in memberships:
+            Membership.objects.update_or_create(
+                user=user, company=companies[slug], defaults={"role": role}
+            )
+
+
+def _integration(demo: DemoCompany, company: Company) -> Integration:
+    integration = Integration.objects.filter(company=company, connector=demo.connector).first()
+    if integration is None:
+        integration = Integration(company=company, connector=demo.connector)
+        integration.name = f"Accounting link — {integration.connector_label}"
+        integration.credentials = dict(DEMO_CLIENT)
+    integration.base_url = demo.base_url
+    integration.settings = demo.settings
+    integration.enabled = True
+    integration.full_clean()
+    integration.save()
+    return integration
+
+
+def _history(integration: Integration) -> None:
+    """A dozen finished runs over the past weeks, so History is not empty on day one."""
+    if integration.runs.exists():
+        return
+    rng = random.Random(integration.connector)  # the same history on every machine
+    now = timezone.now()
+    kinds = ["customer", "sales_invoice", "sales_invoice", "purchase_invoice", "journal_entry"]
+    counter = 0
+    for number in range(1, HISTORY_RUNS + 1):
+        queued = now - timedelta(days=(HISTORY_RUNS - number) * 2 + 1, hours=rng.randint(0, 8))
+        run = Run.objects.create(integration=integration, number=number, trigger=Trigger.INTAKE)
+        lines = []
+        for position in range(1, rng.randint(5, 25) + 1):
+            counter += 1
+            kind = kinds[counter % len(kinds)]
+            record = json.loads(
+                json.dumps(example_record(kind, 1000 + counter), cls=DjangoJSONEncoder)
+            )
+            # Every fourth run had a line the package refused; it was fixed in a later run.
+            failed = number % 4 == 0 and position == 1
+            lines.append(
+                RunLine(
+                    run=run,
+                    integration=integration,
+                    position=position,
+                    kind=kind,
+                    identifier=identifier_of(kind, record),
+                    payload=record,
+                    status=LineStatus.FAILED if failed else LineStatus.SUCCEEDED,
+                    message="Rekening 9999 bestaat niet." if failed else "",
+                    external_id="" if failed else str(50000 + counter),
+                    attempts=1,
+                    finished_at=queued + timedelta(seconds=position),
+                    resolved_at=queued + timedelta(days=1) if failed else None,
+                    resolution="Booked by hand in the package." if failed else "",
+                )
+            )
+        RunLine.objects.bulk_create(lines)
+        failed_count = sum(1 for line in lines if line.status == LineStatus.FAILED)
+        # queued_at is auto_now_add, so the past is written with an update.
+        Run.objects.filter(pk=run.pk).update(
+            status=RunStatus.FINISHED,
+            queued_at=queued,
+            started_at=queued + timedelta(seconds=2),
+            finished_at=queued + timedelta(seconds=2 + len(lines)),
+            total=len(lines),
+            succeeded=len(lines) - failed_count,
+            failed=failed_count,
+        )
+    Integration.objects.filter(pk=integration.pk).update(last_run_number=HISTORY_RUNS)
+
+
+def _connect(integration: Integration) -> None:
+    """Run the OAuth authorization-code flow against the simulator and store the tokens.
+
+    The simulator grants at once, so the "browser" step is a GET whose redirect
+    carries the code; the rest is exactly what the portal's Connect button does.
+    """
+    try:
+        from integrations.credentials import connector_for
+        from integrations.oauth import oauth_redirect_uri
+        from integrations.services import integration_connect
+    except ImportError as exc:
+        raise CommandError(
+            f"Cannot connect the demo integrations: {exc}. Run with --no-connect, "
+            "or finish the connector engine first."
+        ) from None
+    redirect_uri = oauth_redirect_uri(integration=integration)
+    connector = connector_for(integration)
+    url = connector.authorize_url(redirect_uri=redirect_uri, state="seed-demo")
+    try:
+        answer = httpx.get(url, follow_redirects=False, timeout=10)
+    except httpx.HTTPError as exc:
+        raise CommandError(
+            f"The simulator at {integration.base_url} does not answer ({exc}); start it with "
+            "`python -m integrations.simulators all`, or run seed_demo --no-connect."
+        ) from None
+    query = parse_qs(urlsplit(answer.headers.get("location", "")).query)
+    if "code" not in query:
+        raise CommandError(
+            f"{url} gave no authorization code: {answer.status_code} {query or answer.text[:200]}"
+        )
+    integration_connect(
+        integration=integration,
+        tokens=connector.exchange_code(code=query["code"][0], redirect_uri=redirect_uri),
+    )
