@@ -1,0 +1,76 @@
+"""``python -m integrations.simulators multivers|exact|all [--port N] [--host H] [knobs]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+import uvicorn
+
+from integrations.simulators.registry import SIMULATORS, create_app, http_implementation
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m integrations.simulators", description=__doc__)
+    parser.add_argument("name", choices=[*SIMULATORS, "all"])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--port", type=int, help="port of a single simulator (default multivers 8101, exact 8102)"
+    )
+    for name, (_, _, port) in SIMULATORS.items():
+        parser.add_argument(
+            f"--{name}-port", type=int, default=port, help=f"port of {name} with 'all'"
+        )
+    parser.add_argument("--latency-ms", type=int)
+    parser.add_argument("--rate-limit-per-minute", type=int)
+    parser.add_argument("--rate-limit-per-day", type=int)
+    parser.add_argument("--token-ttl", type=int)
+    parser.add_argument("--error-rate", type=float)
+    parser.add_argument("--seed", type=int)
+    return parser.parse_args()
+
+
+def _knobs(args: argparse.Namespace) -> dict[str, Any]:
+    names = (
+        "latency_ms",
+        "rate_limit_per_minute",
+        "rate_limit_per_day",
+        "token_ttl",
+        "error_rate",
+        "seed",
+    )
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def _server(name: str, host: str, port: int, knobs: dict[str, Any]) -> uvicorn.Server:
+    config = uvicorn.Config(
+        create_app(name, **knobs),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        http=http_implementation(),
+    )
+    return uvicorn.Server(config)
+
+
+async def _serve(servers: list[uvicorn.Server]) -> None:
+    await asyncio.gather(*(server.serve() for server in servers))
+
+
+def main() -> None:
+    args = _arguments()
+    names = list(SIMULATORS) if args.name == "all" else [args.name]
+    knobs = _knobs(args)
+    servers = []
+    for name in names:
+        port = args.port if args.port and args.name != "all" else getattr(args, f"{name}_port")
+        servers.append(_server(name, args.host, port, knobs))
+        print(f"{name} simulator on http://{args.host}:{port}{SIMULATORS[name][1]}", flush=True)
+    asyncio.run(_serve(servers))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,386 @@
+"""Machinery both simulators share: fault knobs, the ledger, counters, rate limits, control API.
+
+Every request passes :class:`FaultMiddleware` first (a plain ASGI middleware, so it costs
+next to nothing). For calls of the package's API it injects latency, 429 bursts, rate
+limits, transient 5xx answers and timeouts *before* the handler runs, so none of those
+books anything, then checks the bearer token. The token and authorize endpoints only get
+latency; ``/_sim/*`` gets nothing.
+
+The control API (``/_sim/ledger``, ``/_sim/reset``, ``/_sim/faults``, ``/_sim/stats``) is
+the same for every simulator; other engineers' tests code against it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, fields, replace
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from integrations.simulators.oauth import TokenStore
+from integrations.simulators.ratelimit import RateLimits
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from starlette.requests import Request
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+@dataclass
+class Faults:
+    """The knobs. Defaults of one simulator are set when it is created; reset returns to them."""
+
+    latency_ms: int = 0
+    error_rate: float = 0.0
+    burst_429: int = 0
+    retry_after_format: str = "seconds"
+    retry_after_seconds: int = 1
+    timeout_rate: float = 0.0
+    timeout_seconds: float = 35.0
+    drop_after_book_rate: float = 0.0
+    rate_limit_per_minute: int | None = None
+    rate_limit_per_day: int | None = None
+    token_ttl: int = 3600
+    revoke_tokens: bool = False
+    seed: int | None = None
+
+
+_FAULT_TYPES = {
+    "latency_ms": int,
+    "error_rate": float,
+    "burst_429": int,
+    "retry_after_format": str,
+    "retry_after_seconds": int,
+    "timeout_rate": float,
+    "timeout_seconds": float,
+    "drop_after_book_rate": float,
+    "rate_limit_per_minute": int,
+    "rate_limit_per_day": int,
+    "token_ttl": int,
+    "revoke_tokens": bool,
+    "seed": int,
+}
+_NULLABLE = {"rate_limit_per_minute", "rate_limit_per_day", "seed"}
+
+
+def parse_faults(data: dict[str, Any]) -> dict[str, Any]:
+    """Check and coerce a knob update; raise ValueError naming the bad knob."""
+    known = {f.name for f in fields(Faults)}
+    parsed: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in known:
+            raise ValueError(f"unknown knob {name!r}; known: {', '.join(sorted(known))}")
+        if value is None and name in _NULLABLE:
+            parsed[name] = None
+            continue
+        try:
+            parsed[name] = _FAULT_TYPES[name](value)
+        except (TypeError, ValueError):
+            raise ValueError(f"knob {name!r} must be {_FAULT_TYPES[name].__name__}") from None
+    if parsed.get("retry_after_format", "seconds") not in ("seconds", "http-date"):
+        raise ValueError("knob 'retry_after_format' must be 'seconds' or 'http-date'")
+    return parsed
+
+
+class Ledger:
+    """Every successful booking, in order, plus the duplicates that were refused."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._bookings: list[dict[str, Any]] = []
+        self._refused: list[dict[str, Any]] = []
+
+    def book(
+        self,
+        entity: str,
+        key: str,
+        id: str,
+        body: dict[str, Any],
+        *,
+        scope: str,
+        update: bool = False,
+    ) -> None:
+        entry = {
+            "entity": entity,
+            "key": key,
+            "id": id,
+            "body": body,
+            "at": time.time(),
+            "scope": scope,
+        }
+        if update:
+            entry["update"] = True
+        with self._lock:
+            self._bookings.append(entry)
+
+    def refuse(self, entity: str, key: str, *, scope: str) -> None:
+        with self._lock:
+            self._refused.append({"entity": entity, "key": key, "at": time.time(), "scope": scope})
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"bookings": list(self._bookings), "refused_duplicates": list(self._refused)}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._bookings.clear()
+            self._refused.clear()
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What differs per package: which paths are API calls, their rate-limit key, error bodies."""
+
+    classify: Callable[
+        [str], tuple[str, str]
+    ]  # path -> ("api" | "token" | "other", rate-limit key)
+    error_body: Callable[[str], bytes]  # message -> body in the package's error shape
+    unauthorized_body: bytes
+    rate_limit_headers: bool  # Exact sends X-RateLimit-* on every call; Multivers only Retry-After
+
+
+class Simulator:
+    """The whole mutable state of one simulator; lives on ``app.state.sim``."""
+
+    def __init__(self, defaults: Faults) -> None:
+        self.defaults = defaults
+        self.ledger = Ledger()
+        self.tokens = TokenStore()
+        self.limits = RateLimits()
+        self.on_reset: list[Callable[[], None]] = []
+        self.reset()
+
+    def reset(self) -> None:
+        self.faults = replace(self.defaults)
+        self.rng = random.Random(self.faults.seed)
+        self.ledger.clear()
+        self.tokens.clear()
+        self.tokens.ttl = self.faults.token_ttl
+        self.limits.clear()
+        self.requests = 0
+        self.by_status: Counter[int] = Counter()
+        self.sent_429 = 0
+        self.token_calls = 0
+        for hook in self.on_reset:
+            hook()
+
+    def set_faults(self, changes: dict[str, Any]) -> None:
+        self.faults = replace(self.faults, **changes)
+        if "seed" in changes:
+            self.rng = random.Random(self.faults.seed)
+        if "token_ttl" in changes:
+            self.tokens.ttl = self.faults.token_ttl
+        if self.faults.revoke_tokens:
+            self.tokens.revoke_all()
+            self.faults.revoke_tokens = False
+
+    def chance(self, rate: float) -> bool:
+        return rate > 0 and self.rng.random() < rate
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "by_status": {str(code): n for code, n in sorted(self.by_status.items())},
+            "sent_429": self.sent_429,
+            "token_calls": self.token_calls,
+            "bookings": len(self.ledger.snapshot()["bookings"]),
+        }
+
+
+def retry_after(faults: Faults, seconds: float) -> bytes:
+    seconds = max(1, int(seconds + 0.999))
+    if faults.retry_after_format == "http-date":
+        return formatdate(time.time() + seconds, usegmt=True).encode()
+    return str(seconds).encode()
+
+
+class FaultMiddleware:
+    """Counts every answer, injects the knobs' faults, enforces rate limits and bearer tokens."""
+
+    def __init__(self, app: ASGIApp, sim: Simulator, policy: Policy) -> None:
+        self.app = app
+        self.sim = sim
+        self.policy = policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_sim"):
+            await self.app(scope, receive, send)
+            return
+        sim = self.sim
+        faults = sim.faults
+        sim.requests += 1
+        kind, key = self.policy.classify(scope["path"])
+        extra: list[tuple[bytes, bytes]] = []
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                sim.by_status[message["status"]] += 1
+                if message["status"] == 429:
+                    sim.sent_429 += 1
+                if extra:
+                    message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        if kind == "token":
+            sim.token_calls += 1
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        if kind == "api":
+            refusal = await self._refusal(scope, receive, key, extra)
+            if refusal is not None:
+                await refusal(scope, receive, counting_send)
+                return
+        await self.app(scope, receive, counting_send)
+
+    async def _refusal(
+        self, scope: Scope, receive: Receive, key: str, extra: list[tuple[bytes, bytes]]
+    ) -> Response | None:
+        """The answer a fault or limit gives instead of the handler's, or None to go on."""
+        sim, faults, policy = self.sim, self.sim.faults, self.policy
+        if faults.burst_429 > 0:
+            faults.burst_429 -= 1
+            extra.append((b"Retry-After", retry_after(faults, faults.retry_after_seconds)))
+            return _raw(429, policy.error_body("Too many requests"))
+        if faults.rate_limit_per_minute is not None or faults.rate_limit_per_day is not None:
+            allowed, headers, wait = sim.limits.hit(
+                key, faults.rate_limit_per_minute, faults.rate_limit_per_day
+            )
+            if policy.rate_limit_headers:
+                extra.extend(headers)
+            if not allowed:
+                if not policy.rate_limit_headers:
+                    extra.append((b"Retry-After", retry_after(faults, wait)))
+                return _raw(429, policy.error_body("Too many requests"))
+        if sim.chance(faults.error_rate):
+            status = 503 if sim.rng.random() < 0.7 else 500
+            return _raw(
+                status,
+                policy.error_body(
+                    "Service Unavailable" if status == 503 else "Internal Server Error"
+                ),
+            )
+        if sim.chance(faults.timeout_rate):
+            await _wait_for_disconnect(receive, faults.timeout_seconds)
+            return _raw(504, policy.error_body("Gateway Timeout"))
+        if not sim.tokens.valid(_bearer(scope)):
+            return _raw(401, policy.unauthorized_body)
+        return None
+
+
+def _raw(status: int, body: bytes) -> Response:
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def _bearer(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else ""
+    return ""
+
+
+async def _wait_for_disconnect(receive: Receive, seconds: float) -> None:
+    """Sleep like a hung server, but stop as soon as the client has given up."""
+
+    async def until_disconnect() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(until_disconnect(), seconds)
+
+
+class DropConnection(Exception):
+    """Raised where no transport is at hand (in-process transports): the client sees an error."""
+
+
+def drop_connection(request: Request) -> Response:
+    """Close the client's connection without a byte of answer (the "booked, then lost" case).
+
+    uvicorn hands the app its cycle's bound ``send``; its transport is closed here, so the
+    response Starlette then writes goes nowhere and httpx raises RemoteProtocolError
+    ("Server disconnected without sending a response").
+    """
+    transport = request.scope.get("sim.transport")
+    if transport is None:
+        raise DropConnection("simulated connection drop after booking")
+    transport.close()
+    return Response(status_code=204)
+
+
+def capture_transport(scope: Scope, send: Send) -> None:
+    """Keep the server's transport in the scope so :func:`drop_connection` can close it."""
+    owner = getattr(send, "__self__", None)
+    scope["sim.transport"] = getattr(owner, "transport", None)
+
+
+def json_body(data: bytes) -> Any:
+    """Parse a request body; None when it is not JSON."""
+    try:
+        return json.loads(data) if data else None
+    except ValueError:
+        return None
+
+
+def control_routes() -> list[Route]:
+    """The ``/_sim/*`` routes, the same for every simulator."""
+
+    async def ledger(request: Request) -> Response:
+        return JSONResponse(request.app.state.sim.ledger.snapshot())
+
+    async def reset(request: Request) -> Response:
+        request.app.state.sim.reset()
+        return JSONResponse({"reset": True})
+
+    async def faults(request: Request) -> Response:
+        sim = request.app.state.sim
+        if request.method == "POST":
+            data = json_body(await request.body())
+            if not isinstance(data, dict):
+                return JSONResponse({"error": "send a JSON object of knobs"}, status_code=400)
+            try:
+                sim.set_faults(parse_faults(data))
+            except ValueError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(vars(sim.faults))
+
+    async def stats(request: Request) -> Response:
+        return JSONResponse(request.app.state.sim.stats())
+
+    return [
+        Route("/_sim/ledger", ledger),
+        Route("/_sim/reset", reset, methods=["POST"]),
+        Route("/_sim/faults", faults, methods=["GET", "POST"]),
+        Route("/_sim/stats", stats),
+    ]
+
+
+class SimulatorApp(Starlette):
+    """A Starlette app that keeps the server's transport at hand for connection drops."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            capture_transport(scope, send)
+        await super().__call__(scope, receive, send)
+
+
+def build_app(routes: list[BaseRoute], sim: Simulator, policy: Policy) -> Starlette:
+    """Assemble a simulator: control API first, the package's routes, the fault middleware."""
+    app = SimulatorApp(
+        routes=[*control_routes(), *routes],
+        middleware=[Middleware(FaultMiddleware, sim=sim, policy=policy)],
+    )
+    app.state.sim = sim
+    return app

@@ -1,0 +1,83 @@
+"""Multivers' look-up lists and the journal-transaction counter."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.responses import JSONResponse, Response
+
+from integrations.simulators.multivers import rules
+from integrations.simulators.multivers.rules import error
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from integrations.simulators.multivers.app import Administration
+
+
+def messages(status: int, *found: rules.Message) -> JSONResponse:
+    return JSONResponse({"messages": list(found)}, status_code=status)
+
+
+def administration(request: Request) -> Administration | None:
+    return request.app.state.administrations.get(request.path_params["db"])
+
+
+def not_found_db(request: Request) -> Response:
+    return messages(404, error(f"Administratie '{request.path_params['db']}' bestaat niet."))
+
+
+async def vat_codes(request: Request) -> Response:
+    if administration(request) is None:
+        return not_found_db(request)
+    return JSONResponse(
+        [
+            {"vatCodeId": code, "description": text, "vatPercentage": pct}
+            for code, (text, pct) in rules.VAT_CODES.items()
+        ]
+    )
+
+
+async def journals(request: Request) -> Response:
+    if administration(request) is None:
+        return not_found_db(request)
+    return JSONResponse(
+        [
+            {"journalId": code, "description": text, "journalType": kind}
+            for code, (text, kind) in rules.JOURNALS.items()
+        ]
+    )
+
+
+async def accounts(request: Request) -> Response:
+    if administration(request) is None:
+        return not_found_db(request)
+    year = request.path_params["year"]
+    if not year.isdigit() or int(year) not in rules.FISCAL_YEARS:
+        return messages(404, error(f"Boekjaar '{year}' bestaat niet."))
+    return JSONResponse(
+        [{"accountId": code, "description": text} for code, text in rules.ACCOUNTS.items()]
+    )
+
+
+async def payment_conditions(request: Request) -> Response:
+    if administration(request) is None:
+        return not_found_db(request)
+    return JSONResponse(
+        [{"name": code, "value": text} for code, text in rules.PAYMENT_CONDITIONS.items()]
+    )
+
+
+async def next_transaction(request: Request) -> Response:
+    admin = administration(request)
+    if admin is None:
+        return not_found_db(request)
+    year, journal = (
+        request.query_params.get("fiscalYear", ""),
+        request.query_params.get("journalId", ""),
+    )
+    if not year.isdigit() or int(year) not in rules.FISCAL_YEARS:
+        return messages(400, error(f"Boekjaar '{year}' bestaat niet.", "/fiscalYear"))
+    if journal not in rules.JOURNALS:
+        return messages(400, error(f"Dagboek '{journal}' bestaat niet.", "/journalId"))
+    return JSONResponse(admin.reserve_transaction(int(year), journal))
