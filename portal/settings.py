@@ -221,6 +221,7 @@ LANGUAGES = [("en", _("English")), ("nl", _("Dutch"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "Europe/Amsterdam")
 USE_I18N = True
+FORMAT_MODULE_PATH = ["portal.formats"]
 USE_TZ = True
 
 # --- static -----------------------------------------------------------------------------

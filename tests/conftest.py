@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from django.utils import translation
 
 from integrations.models import Integration
 from portal.models import Company, Membership, Role
@@ -31,6 +33,14 @@ def require_service(name: str, reachable: bool, hint: str) -> None:
 def _fast_password_hashing(settings):
     # PBKDF2's 1.2M rounds cost ~0.4 s per login; tests check behaviour, not hash strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    # A request in Dutch leaves Dutch active in this thread afterwards; without this,
+    # messages built later with gettext come out in Dutch in unrelated tests.
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
