@@ -16,7 +16,7 @@ from django.http import QueryDict
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
-from integrations.canonical import FieldSpec, line_fields, record_fields
+from integrations.canonical import NATURAL_KEY, FieldSpec, line_fields, record_fields
 from runs.services.corrections import flatten
 
 _LINE_INPUT = re.compile(r"^lines-(\d{1,4})-(\w+)$")
@@ -37,6 +37,8 @@ class Input:
     # What is stored now, when it differs from what this form holds (stale edit).
     now: str | None = None
     spec: FieldSpec | None = None
+    # The record's key in Reflex 3000 (debtor or invoice number): shown, never edited.
+    is_key: bool = False
 
     @property
     def input_mode(self) -> str:
@@ -100,6 +102,7 @@ def record_form(
             was=_compare(offered, path, value),
             now=_compare(stored, path, value),
             spec=spec,
+            is_key=path == NATURAL_KEY[kind],
         )
 
     fields = [make(spec.name, spec, spec.name) for spec in record_fields(kind)]

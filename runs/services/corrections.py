@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from integrations.canonical import validate_record
+from integrations.canonical import NATURAL_KEY, identifier_of, validate_record
 from runs.models import LineEdit, LineStatus, Run, RunLine, Trigger
 from runs.services.runs import NewLine, run_create
 
@@ -154,6 +154,16 @@ def line_correct(
         normalised, field_errors = validate_record(locked.kind, data)
         if normalised is None:
             raise CorrectionInvalid(field_errors)
+        if identifier_of(locked.kind, normalised) != locked.identifier:
+            # The key names the record across runs ("already booked", the timeline);
+            # a different key is a different record, which only Reflex 3000 can send.
+            raise CorrectionInvalid(
+                {
+                    NATURAL_KEY[locked.kind]: _(
+                        "This is the record's key in Reflex 3000 and cannot be changed here."
+                    )
+                }
+            )
         old = flatten(_normalised(locked.kind, locked.data))
         new = flatten(normalised)
         edits = [

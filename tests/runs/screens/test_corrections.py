@@ -102,6 +102,20 @@ def test_an_invalid_correction_is_refused_with_its_field_errors(customer_line, e
     assert not LineEdit.objects.exists()
 
 
+def test_the_records_key_cannot_be_changed_by_a_correction(customer_line, editor):
+    with pytest.raises(CorrectionInvalid) as refused:
+        line_correct(
+            line=customer_line,
+            user=editor,
+            data=corrected(customer_line, code="OTHER-1", vat_number="NL000099998B57"),
+            version=1,
+            reoffer=True,
+        )
+    assert "cannot be changed" in refused.value.field_errors["code"]
+    customer_line.refresh_from_db()
+    assert customer_line.correction is None
+
+
 def test_a_line_that_did_not_fail_cannot_be_corrected(failed_run, editor):
     succeeded = failed_run.lines.get(status=LineStatus.SUCCEEDED)
     with pytest.raises(LineNotOpen):
