@@ -1,0 +1,247 @@
+"""The intake API Reflex 3000 talks to: ``/api/v1/…``, a bearer token per integration.
+
+Request bodies are read and checked by ``runs.services.intake`` rather than by ninja's
+schema binding, so a refusal has one shape (``detail`` + ``errors`` naming line and
+field) whatever went wrong. The schemas below still describe the bodies in the
+OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from ninja import NinjaAPI, Schema, Status
+from ninja.security import HttpBearer
+
+from integrations.canonical import KINDS
+from integrations.models import Integration, hash_intake_token
+from runs.models import Run
+from runs.services.intake import (
+    IntakeError,
+    body_hash,
+    check_size,
+    intake_accept,
+    lines_page,
+    records_from_csv,
+    records_from_json,
+)
+
+MAX_PAGE = 5000
+
+
+class IntakeToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Integration | None:
+        return (
+            Integration.objects.select_related("company")
+            .filter(intake_token_hash=hash_intake_token(token), enabled=True)
+            .first()
+        )
+
+
+# Swagger's page would load its script from a CDN, which the CSP (and the brief) forbid;
+# the OpenAPI document itself is served.
+api = NinjaAPI(
+    title="Cloud Portal intake",
+    version="1",
+    description="Reflex 3000 sends batches of records; each batch becomes one run. See docs/intake.md.",
+    urls_namespace="api",
+    docs_url=None,
+    auth=IntakeToken(),
+)
+
+
+class Record(Schema):
+    kind: Literal["customer", "supplier", "sales_invoice", "purchase_invoice", "journal_entry"]
+    identifier: str
+    data: dict[str, Any]
+
+
+class Batch(Schema):
+    records: list[Record]
+
+
+class Problem(Schema):
+    line: int
+    identifier: str | None = None
+    field: str | None = None
+    message: str
+
+
+class Refusal(Schema):
+    detail: str
+    errors: list[Problem] = []
+
+
+class RunCreated(Schema):
+    id: int
+    number: int
+    status: str
+    total: int
+    url: str
+
+
+class LineOut(Schema):
+    position: int
+    kind: str
+    identifier: str
+    status: str
+    message: str
+    field_errors: dict[str, str]
+    external_id: str
+
+
+class RunOut(Schema):
+    id: int
+    number: int
+    status: str
+    error: str
+    total: int
+    succeeded: int
+    failed: int
+    skipped: int
+    queued_at: str
+    started_at: str | None
+    finished_at: str | None
+    lines: list[LineOut]
+    next: str | None
+
+
+assert set(KINDS) == set(Record.model_fields["kind"].annotation.__args__)  # type: ignore[union-attr]
+
+_REFUSALS: dict[int | tuple[int, ...], type] = {(400, 401, 409, 413, 422): Refusal}
+
+
+@api.exception_handler(IntakeError)
+def _refused(request: HttpRequest, exc: IntakeError) -> JsonResponse:
+    return JsonResponse(exc.body(), status=exc.status)
+
+
+def _created(request: HttpRequest, run: Run, created: bool) -> JsonResponse:
+    url = request.build_absolute_uri(reverse("api:run_detail", args=[run.pk]))
+    body = {
+        "id": run.pk,
+        "number": run.number,
+        "status": run.status,
+        "total": run.total,
+        "url": url,
+    }
+    return JsonResponse(body, status=201 if created else 200)
+
+
+def _idempotency_key(request: HttpRequest) -> str | None:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 200:
+        raise IntakeError(400, "The Idempotency-Key is longer than 200 characters.")
+    return key or None
+
+
+@api.post(
+    "/runs",
+    response={200: RunCreated, 201: RunCreated, **_REFUSALS},
+    summary="Send a batch of records (JSON)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": Batch.model_json_schema()}},
+        },
+        "parameters": [
+            {
+                "in": "header",
+                "name": "Idempotency-Key",
+                "required": False,
+                "schema": {"type": "string", "maxLength": 200},
+                "description": "Resending a batch with the same key answers the first run (200).",
+            }
+        ],
+    },
+)
+def run_intake(request: HttpRequest):  # type: ignore[no-untyped-def]
+    """Validate the whole batch and store it as one queued run (201), or refuse it whole."""
+    check_size(int(request.META.get("CONTENT_LENGTH") or 0))
+    body = request.body
+    check_size(len(body))
+    result = intake_accept(
+        integration=request.auth,
+        records=records_from_json(body),
+        idempotency_key=_idempotency_key(request),
+        digest=body_hash(body),
+    )
+    return _created(request, result.run, result.created)
+
+
+@api.post(
+    "/uploads",
+    response={200: RunCreated, 201: RunCreated, **_REFUSALS},
+    summary="Upload the ERP's CSV export",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
+                    }
+                }
+            },
+        }
+    },
+)
+def run_upload(request: HttpRequest):  # type: ignore[no-untyped-def]
+    """The same as ``POST /runs``, for a CSV file in the form field ``file``."""
+    check_size(int(request.META.get("CONTENT_LENGTH") or 0))
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise IntakeError(400, "Send the CSV file as multipart/form-data in the field 'file'.")
+    check_size(upload.size or 0)
+    content = upload.read()
+    result = intake_accept(
+        integration=request.auth,
+        records=records_from_csv(content),
+        idempotency_key=_idempotency_key(request),
+        digest=body_hash(content),
+    )
+    return _created(request, result.run, result.created)
+
+
+@api.get(
+    "/runs/{run_id}",
+    response={200: RunOut, 404: Refusal},
+    url_name="run_detail",
+    summary="A run and its lines' outcomes",
+)
+def run_detail(request: HttpRequest, run_id: int, after: int = 0, limit: int = 1000):  # type: ignore[no-untyped-def]
+    """Status, counters and each line's outcome, ``limit`` lines after position ``after``."""
+    run = Run.objects.filter(pk=run_id, integration=request.auth).first()
+    if run is None:
+        # Another integration's run is as unknown as a run that does not exist.
+        return Status(404, {"detail": "No such run."})
+    limit = max(1, min(limit, MAX_PAGE))
+    lines = list(lines_page(run=run, after=after, limit=limit))
+    following = None
+    if len(lines) == limit:
+        path = reverse("api:run_detail", args=[run.pk])
+        following = request.build_absolute_uri(
+            f"{path}?after={lines[-1]['position']}&limit={limit}"
+        )
+    return Status(
+        200,
+        {
+            "id": run.pk,
+            "number": run.number,
+            "status": run.status,
+            "error": run.error,
+            "total": run.total,
+            "succeeded": run.succeeded,
+            "failed": run.failed,
+            "skipped": run.skipped,
+            "queued_at": run.queued_at.isoformat(),
+            "started_at": run.started_at.isoformat() if run.started_at else None,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "lines": lines,
+            "next": following,
+        },
+    )

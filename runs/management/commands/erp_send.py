@@ -1,0 +1,124 @@
+"""The ERP stand-in: send a realistic batch through the real intake API, as Reflex 3000 does.
+
+    manage.py erp_send --integration 1 [--count 40] [--url http://127.0.0.1:8000] [--token cp_…]
+
+Mostly good records (customers and suppliers first, then the invoices and journal
+entries that name them), plus a few that the package itself refuses with the messages
+people meet in practice, so a demo run has failed lines to open, correct and re-offer.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import httpx
+from django.core.management.base import BaseCommand, CommandError
+
+from integrations.canonical import example_record, identifier_of
+from integrations.models import Integration
+
+# Multivers administrations use their own journal codes; the examples carry Exact's.
+_MULTIVERS_JOURNALS = {"sales_invoice": "V", "purchase_invoice": "I", "journal_entry": "M"}
+_MULTIVERS_ACCOUNTS = {"4300": "4100", "4500": "4000"}
+# Of every ten records: this many relations, invoices per kind, and journal entries.
+_MIX = (
+    ("customer", 3),
+    ("supplier", 2),
+    ("sales_invoice", 3),
+    ("purchase_invoice", 1),
+    ("journal_entry", 1),
+)
+
+
+class Command(BaseCommand):
+    help = "Send a batch of records to the portal's intake API, as the Reflex 3000 ERP would."
+
+    def add_arguments(self, parser) -> None:  # type: ignore[no-untyped-def]
+        parser.add_argument("--integration", type=int, required=True, help="Integration id.")
+        parser.add_argument(
+            "--count", type=int, default=40, help="Records in the batch (default 40)."
+        )
+        parser.add_argument("--url", default="http://127.0.0.1:8000", help="The portal's address.")
+        parser.add_argument("--token", help="The intake token; without it a fresh one is issued.")
+        parser.add_argument(
+            "--good", action="store_true", help="Leave out the records the package refuses."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        integration = Integration.objects.filter(pk=options["integration"]).first()
+        if integration is None:
+            raise CommandError(f"No integration with id {options['integration']}.")
+        token = options["token"] or integration.issue_intake_token()
+        records = batch(integration.connector, options["count"], with_errors=not options["good"])
+        answer = httpx.post(
+            options["url"].rstrip("/") + "/api/v1/runs",
+            content=json.dumps({"records": records}),
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                "Idempotency-Key": f"erp-send-{uuid.uuid4()}",
+            },
+            timeout=60,
+        )
+        if answer.status_code not in (200, 201):
+            raise CommandError(
+                f"The portal refused the batch (HTTP {answer.status_code}): {answer.text}"
+            )
+        run = answer.json()
+        self.stdout.write(
+            f"Sent {len(records)} records: run #{run['number']} ({run['status']}), {run['url']}"
+        )
+
+
+def batch(connector: str, count: int, *, with_errors: bool = True) -> list[dict[str, Any]]:
+    """``count`` records for a company on ``connector``, relations first."""
+    per_kind = {kind: max(1, count * share // 10) for kind, share in _MIX}
+    per_kind["customer"] += count - sum(per_kind.values())
+    records: dict[str, list[dict[str, Any]]] = {}
+    for kind, wanted in per_kind.items():
+        relations = per_kind["customer" if kind != "purchase_invoice" else "supplier"]
+        # Invoices name relation n % 100 of the examples: keep n below the relations sent.
+        numbers = (
+            range(wanted)
+            if kind in ("customer", "supplier", "journal_entry")
+            else [n * 100 + n % max(relations, 1) for n in range(wanted)]
+        )
+        records[kind] = [_for_package(connector, kind, example_record(kind, n)) for n in numbers]
+    if with_errors:
+        _spoil(connector, records)
+    return [
+        {"kind": kind, "identifier": identifier_of(kind, data), "data": data}
+        for kind, _ in _MIX
+        for data in records[kind]
+    ]
+
+
+def _for_package(connector: str, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    if connector == "multivers" and kind in _MULTIVERS_JOURNALS:
+        data["journal"] = _MULTIVERS_JOURNALS[kind]
+        if kind != "journal_entry":
+            data.setdefault("payment_terms_code", "30")
+        for item in data["lines"]:
+            item["gl_account"] = _MULTIVERS_ACCOUNTS.get(item["gl_account"], item["gl_account"])
+    return data
+
+
+def _spoil(connector: str, records: dict[str, list[dict[str, Any]]]) -> None:
+    """A few records valid to the portal that the package refuses, as it really does."""
+    customers, sales = records["customer"], records["sales_invoice"]
+    if connector == "multivers":
+        if len(customers) > 2:
+            customers[-1].pop("short_name", None)  # "ShortName is verplicht."
+            # A British VAT number: fine to the ERP, not to a Dutch package after Brexit.
+            customers[-2].update(country="GB", vat_number="GB123456789")
+        if sales:
+            sales[-1]["lines"][0]["vat_code"] = "9"  # "Btwcode '9' bestaat niet."
+    elif connector == "exact":
+        if sales:
+            sales[-1]["lines"][0]["gl_account"] = "9999"  # "Not found: Account"
+        if len(sales) > 1:
+            sales[-2]["lines"][0]["cost_centre"] = "999"  # "Invalid: Cost center link"
+        if records["journal_entry"]:
+            records["journal_entry"][-1]["lines"][0]["vat_code"] = "1"  # "Not allowed: VAT code"

@@ -1,0 +1,464 @@
+"""Executing a run: claim lines, offer them with bounded concurrency, record the outcomes.
+
+The rows are the truth, the queue only wakes workers up (DESIGN section 5; the why of
+every rule is in docs/delivery.md). A run is executed by at most one worker at a time,
+and one run at a time per integration:
+
+* ``queued``                          waiting for a worker (or for another run of its
+                                      integration to finish);
+* ``running``, heartbeat recent       a worker is on it;
+* ``running``, heartbeat empty        paused until lines' ``next_attempt_at``, its task
+                                      queued with a countdown; it keeps the integration;
+* ``running``, heartbeat old          its worker died: the sweeper queues it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.utils import timezone
+
+from integrations.connectors.base import OnExisting
+from integrations.credentials import connector_for
+from integrations.models import Integration
+from runs.models import DeliveryAttempt, LineStatus, Run, RunLine, RunStatus
+from runs.services.claims import PHASES, Job, lines_claim, lines_release
+from runs.services.limits import CircuitBreaker, limiter_for
+from runs.services.offering import Offered, Offerer, RetryPolicy, Try
+from runs.services.recording import results_record
+
+if TYPE_CHECKING:
+    from integrations.connectors.base import Connector
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    chunk_size: int
+    concurrency: int
+    lease_seconds: float
+    heartbeat_seconds: float  # write a heartbeat at least this often
+    stale_seconds: float  # a heartbeat older than this: the worker is gone
+    queued_grace_seconds: float  # a queued run untouched this long is queued again
+    max_countdown: float  # well below the broker's visibility timeout
+    down_stop_seconds: float  # package down this long: stop the run
+
+    @classmethod
+    def from_settings(cls) -> EngineConfig:
+        def get(name: str, default: float) -> float:
+            return float(getattr(settings, name, default))
+
+        return cls(
+            chunk_size=int(get("RUN_CHUNK_SIZE", 100)),
+            concurrency=int(get("RUN_CONCURRENCY", 8)),
+            lease_seconds=get("RUN_LINE_LEASE_SECONDS", 300),
+            heartbeat_seconds=get("RUN_HEARTBEAT_SECONDS", 10),
+            stale_seconds=get("RUN_HEARTBEAT_STALE_SECONDS", 120),
+            queued_grace_seconds=get("RUN_QUEUED_GRACE_SECONDS", 60),
+            max_countdown=get("RUN_MAX_COUNTDOWN_SECONDS", 600),
+            down_stop_seconds=get("CIRCUIT_RUN_STOP_SECONDS", 600),
+        )
+
+
+class RunStopped(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --- entry points ----------------------------------------------------------------------
+
+
+def run_execute(*, run_id: int) -> None:
+    """Deliver the run's due lines; safe to call twice, concurrently, or after a crash."""
+    config = EngineConfig.from_settings()
+    while True:
+        pause = _execute_once(run_id, config)
+        if pause is None:
+            return
+        countdown = min(max(pause, 0.0), config.max_countdown)
+        if current_app.conf.task_always_eager:
+            # Eager (tests, one-off commands): no broker to come back through.
+            time.sleep(countdown)
+            continue
+        _queue(run_id, countdown=countdown)
+        return
+
+
+def run_resume(*, run: Run) -> Run:
+    """Queue a run that stopped on a run-level fault again; its pending lines go on."""
+    with transaction.atomic():
+        updated = Run.objects.filter(pk=run.pk, status=RunStatus.FAILED).update(
+            status=RunStatus.QUEUED, error="", finished_at=None, heartbeat_at=None
+        )
+        if updated:
+            # A person says "try again": give the package a fresh chance at once.
+            CircuitBreaker(run.integration_id).reset()
+            _queue(run.pk)
+    run.refresh_from_db()
+    return run
+
+
+def runs_sweep() -> int:
+    """Queue again every run that should be moving and is not; answer how many.
+
+    * running, heartbeat older than the stale limit: its worker died; the lines it had
+      claimed are picked up as in doubt once their lease expires;
+    * running and paused, with no line waiting for a later attempt any more: the
+      countdown task was lost;
+    * queued for longer than the grace period while no other run of its integration
+      runs: the task was lost, or the run that blocked it did not hand over.
+    """
+    config = EngineConfig.from_settings()
+    now = timezone.now()
+    stale = now - timedelta(seconds=config.stale_seconds)
+    grace = now - timedelta(seconds=config.queued_grace_seconds)
+    waiting = RunLine.objects.filter(
+        run=OuterRef("pk"),
+        status=LineStatus.PENDING,
+        next_attempt_at__gt=now - timedelta(seconds=5),
+    )
+    busy = Run.objects.filter(integration=OuterRef("integration"), status=RunStatus.RUNNING).filter(
+        Q(heartbeat_at__gt=stale) | Q(heartbeat_at__isnull=True)
+    )
+    dead = Q(status=RunStatus.RUNNING, heartbeat_at__lte=stale)
+    lost_pause = Q(status=RunStatus.RUNNING, heartbeat_at__isnull=True) & ~Q(Exists(waiting))
+    forgotten = (
+        Q(status=RunStatus.QUEUED)
+        & ~Q(Exists(busy))
+        & (Q(heartbeat_at__lte=grace) | Q(heartbeat_at__isnull=True, queued_at__lte=grace))
+    )
+    run_ids = list(
+        Run.objects.filter(dead | lost_pause | forgotten).values_list("pk", flat=True)[:1000]
+    )
+    for run_id in run_ids:
+        _queue(run_id)
+    if run_ids:
+        logger.info("sweep: queued runs %s again", run_ids)
+    return len(run_ids)
+
+
+def _queue(run_id: int, *, countdown: float = 0) -> None:
+    from runs.tasks import run_execute as task
+
+    transaction.on_commit(lambda: task.apply_async((run_id,), countdown=countdown or None))
+
+
+# --- one execution -------------------------------------------------------------------------
+
+
+def _execute_once(run_id: int, config: EngineConfig) -> float | None:
+    """Deliver what is due; answer seconds until more is due (pause), or None (done/not ours)."""
+    run = _run_start(run_id, config)
+    if run is None:
+        return None
+    connector = connector_for(run.integration)
+    try:
+        return _Delivery(run, connector, config).execute()
+    except RunStopped as stopped:
+        _run_fail(run, stopped.reason)
+        return None
+    finally:
+        connector.client.close()
+
+
+def _run_start(run_id: int, config: EngineConfig) -> Run | None:
+    """Take the run for this worker, or answer None when it is not ours to execute."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=config.stale_seconds)
+    with transaction.atomic():
+        integration_id = (
+            Run.objects.filter(pk=run_id).values_list("integration_id", flat=True).first()
+        )
+        if integration_id is None:
+            return None
+        # Serialises starts per integration, so two runs never both see "nobody runs".
+        integration = (
+            Integration.objects.select_for_update(of=("self",))
+            .select_related("company")
+            .get(pk=integration_id)
+        )
+        run = Run.objects.get(pk=run_id)
+        run.integration = integration
+        if run.status in (RunStatus.FINISHED, RunStatus.FAILED):
+            return None
+        if run.status == RunStatus.RUNNING and run.heartbeat_at and run.heartbeat_at > stale:
+            return None  # another worker is on it (a duplicate delivery of the task)
+        if not integration.enabled:
+            _run_fail(
+                run,
+                f"The integration {integration.name} is disabled; enable it and resume the run.",
+            )
+            return None
+        busy = (
+            Run.objects.filter(integration_id=integration_id, status=RunStatus.RUNNING)
+            .filter(Q(heartbeat_at__gt=stale) | Q(heartbeat_at__isnull=True))
+            .exclude(pk=run.pk)
+            .exists()
+        )
+        if busy:
+            # The running one hands over when it finishes; the sweeper if it does not.
+            Run.objects.filter(pk=run.pk).update(status=RunStatus.QUEUED, heartbeat_at=now)
+            return None
+        run.status = RunStatus.RUNNING
+        run.started_at = run.started_at or now
+        run.heartbeat_at = now
+        run.error = ""
+        run.save(update_fields=["status", "started_at", "heartbeat_at", "error"])
+    return run
+
+
+def _run_fail(run: Run, reason: str) -> None:
+    Run.objects.filter(pk=run.pk).update(
+        status=RunStatus.FAILED, error=reason, finished_at=timezone.now(), heartbeat_at=None
+    )
+    _recount(run)
+    logger.warning("run %s stopped: %s", run.pk, reason)
+
+
+def _recount(run: Run) -> dict[str, int]:
+    """The counters, exactly, from the lines: one aggregate query."""
+    counts = RunLine.objects.filter(run=run).aggregate(
+        total=Count("id"),
+        succeeded=Count("id", filter=Q(status=LineStatus.SUCCEEDED)),
+        failed=Count("id", filter=Q(status=LineStatus.FAILED)),
+        skipped=Count("id", filter=Q(status=LineStatus.SKIPPED)),
+    )
+    Run.objects.filter(pk=run.pk).update(**counts)
+    return counts
+
+
+def _run_finish(run: Run) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        _recount(run)
+        Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            status=RunStatus.FINISHED, finished_at=now, heartbeat_at=None
+        )
+        following = (
+            Run.objects.filter(integration_id=run.integration_id, status=RunStatus.QUEUED)
+            .order_by("number")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if following is not None:
+            _queue(following)
+
+
+def _unsettled(run: Run, kinds: tuple[str, ...]) -> bool:
+    return RunLine.objects.filter(
+        run=run, kind__in=kinds, status__in=(LineStatus.PENDING, LineStatus.DELIVERING)
+    ).exists()
+
+
+def _run_pause(run: Run, *, kinds: tuple[str, ...] | None = None) -> float | None:
+    """Nothing is due now: finish, or answer how long until the next line is due.
+
+    With ``kinds``, only those lines are waited for (a phase that must end first).
+    """
+    now = timezone.now()
+    lines = RunLine.objects.filter(run=run)
+    if kinds is not None:
+        lines = lines.filter(kind__in=kinds)
+    next_due = lines.filter(status=LineStatus.PENDING).aggregate(at=Min("next_attempt_at"))["at"]
+    leased = lines.filter(status=LineStatus.DELIVERING).aggregate(at=Min("lease_until"))["at"]
+    if lines.filter(status=LineStatus.PENDING, next_attempt_at__isnull=True).exists():
+        return 0.5  # released by a stop or a race: go again soon
+    moments = [moment for moment in (next_due, leased) if moment is not None]
+    if not moments:
+        if kinds is not None:
+            return 0.5
+        _run_finish(run)
+        return None
+    # Paused: an empty heartbeat lets the countdown task take the run over.
+    Run.objects.filter(pk=run.pk).update(heartbeat_at=None)
+    return max((min(moments) - now).total_seconds(), 0.5)
+
+
+# --- the delivery loop -----------------------------------------------------------------------
+
+
+class _Delivery:
+    """Claims and offers one run's lines: threads do the HTTP, this thread the database."""
+
+    def __init__(self, run: Run, connector: Connector, config: EngineConfig) -> None:
+        self.run = run
+        self.connector = connector
+        self.config = config
+        self.policy = RetryPolicy.from_settings()
+        self.breaker = CircuitBreaker(run.integration_id)
+        self.stop = threading.Event()
+        self.limiter = limiter_for(run.integration_id, type(connector).rate_limit)
+        self.offerer = Offerer(connector, self.limiter, self.policy, self.stop)
+        self.run_fault = ""
+        self.probe = False
+
+    def execute(self) -> float | None:
+        with ThreadPoolExecutor(
+            self.config.concurrency, thread_name_prefix=f"run-{self.run.pk}"
+        ) as pool:
+            for number, kinds in enumerate(PHASES, start=1):
+                held = self._phase(pool, kinds)
+                if self.run_fault:
+                    raise RunStopped(self.run_fault)
+                if held is not None:
+                    # The circuit is open: come back when it may close.
+                    Run.objects.filter(pk=self.run.pk).update(heartbeat_at=None)
+                    return held
+                if number < len(PHASES) and _unsettled(self.run, kinds):
+                    # Relations waiting for a retry: their invoices must not go first.
+                    return _run_pause(self.run, kinds=kinds)
+        return _run_pause(self.run)
+
+    def _phase(self, pool: ThreadPoolExecutor, kinds: tuple[str, ...]) -> float | None:
+        buffer: deque[Job] = deque()
+        in_flight: dict[Future[Offered], Job] = {}
+        done: list[Offered] = []
+        exhausted = False
+        held: float | None = None
+        last_write = time.monotonic()
+        while True:
+            if not buffer and not exhausted and not self.stop.is_set():
+                held = self._breaker_hold()
+                if held is not None:
+                    exhausted = True
+                else:
+                    claimed = self._claim(kinds, done)
+                    exhausted = not claimed
+                    buffer.extend(claimed)
+            while buffer and len(in_flight) < self.config.concurrency and not self.stop.is_set():
+                job = buffer.popleft()
+                in_flight[pool.submit(self.offerer.offer, job)] = job
+            if not in_flight:
+                break
+            finished, _ = wait(
+                in_flight, timeout=self.config.heartbeat_seconds, return_when=FIRST_COMPLETED
+            )
+            for future in finished:
+                done.append(self._result(future, in_flight.pop(future)))
+            if (
+                len(done) >= self.config.chunk_size
+                or time.monotonic() - last_write >= self.config.heartbeat_seconds
+            ):
+                self._write(done, buffer, in_flight)
+                done, last_write = [], time.monotonic()
+        self._write(done, buffer, in_flight)
+        lines_release(line_ids=[job.line_id for job in buffer])
+        return held
+
+    def _claim(self, kinds: tuple[str, ...], done: list[Offered]) -> list[Job]:
+        """Claim a chunk; lines already booked by an earlier run are settled right away."""
+        limit = 1 if self.probe else self.config.chunk_size
+        jobs = lines_claim(
+            run=self.run, kinds=kinds, limit=limit, lease_seconds=self.config.lease_seconds
+        )
+        booked = _booked_earlier(self.run, [job for job in jobs if self._never_twice(job.kind)])
+        to_offer = []
+        for job in jobs:
+            earlier = booked.get((job.kind, job.identifier))
+            if earlier is None:
+                to_offer.append(job)
+                continue
+            number, external_id = earlier
+            message = f"Already booked in run #{number} (id {external_id})."
+            done.append(
+                Offered(
+                    job=job,
+                    status=LineStatus.SKIPPED,
+                    message=message,
+                    external_id=external_id,
+                    offers=1,
+                    tries=[Try(timezone.now(), 0, DeliveryAttempt.Outcome.SKIPPED, message)],
+                )
+            )
+        return to_offer
+
+    def _never_twice(self, kind: str) -> bool:
+        return type(self.connector).on_existing.get(kind) is OnExisting.SKIP
+
+    def _breaker_hold(self) -> float | None:
+        verdict = self.breaker.check()
+        self.probe = verdict.probe
+        if verdict.allowed:
+            return None
+        if verdict.down_since and time.time() - verdict.down_since > self.config.down_stop_seconds:
+            self.run_fault = (
+                f"{self.connector.label} has been unavailable for more than "
+                f"{int(self.config.down_stop_seconds // 60)} minutes; the run stopped. Resume it later."
+            )
+            self.stop.set()
+        return verdict.wait
+
+    def _result(self, future: Future[Offered], job: Job) -> Offered:
+        try:
+            result = future.result()
+        except Exception as exc:  # a bug in a connector must not leave the line delivering
+            logger.exception("offering line %s failed", job.line_id)
+            message = f"The portal could not offer this line ({type(exc).__name__}); support has been told."
+            return Offered(
+                job=job,
+                status=LineStatus.FAILED,
+                message=message,
+                offers=1,
+                tries=[Try(timezone.now(), 0, DeliveryAttempt.Outcome.FAILED, message)],
+            )
+        if result.run_fault and not self.run_fault:
+            self.run_fault = result.run_fault
+            self.stop.set()  # the other threads send nothing more
+        return result
+
+    def _write(
+        self, done: list[Offered], buffer: deque[Job], in_flight: dict[Future[Offered], Job]
+    ) -> None:
+        unsent = [r for r in done if r.status is None and not r.tries and r.retry_in is None]
+        settled = [r for r in done if r not in unsent]
+        lines_release(line_ids=[r.job.line_id for r in unsent])
+        results_record(
+            run=self.run,
+            results=settled,
+            policy=self.policy,
+            label=self.connector.label,
+            lease_ids=[job.line_id for job in buffer] + [job.line_id for job in in_flight.values()],
+            lease_seconds=self.config.lease_seconds,
+        )
+        self.breaker.record(
+            [
+                r.status is not None
+                for r in settled
+                if r.reached_package or (r.status is None and r.transient)
+            ]
+        )
+
+
+def _booked_earlier(run: Run, jobs: list[Job]) -> dict[tuple[str, str], tuple[int, str]]:
+    """(kind, identifier) → (run number, external id) of records an earlier run booked."""
+    if not jobs:
+        return {}
+    wanted = {(job.kind, job.identifier) for job in jobs}
+    rows = (
+        RunLine.objects.filter(
+            integration_id=run.integration_id,
+            kind__in={kind for kind, _ in wanted},
+            identifier__in={identifier for _, identifier in wanted},
+            status=LineStatus.SUCCEEDED,
+        )
+        .exclude(external_id="")
+        .exclude(run_id=run.pk)
+        .values_list("kind", "identifier", "run__number", "external_id")
+        .order_by("run__number")
+    )
+    return {
+        (kind, ident): (number, ext) for kind, ident, number, ext in rows if (kind, ident) in wanted
+    }

@@ -1,0 +1,298 @@
+"""Admission control towards an accounting package, shared by every worker of an integration.
+
+Two things live here:
+
+* ``PackageLimiter`` (the ``integrations.http.Limiter`` protocol): a GCRA pacer. Calls are
+  spaced evenly at the package's declared rate (a little under it), and as soon as the
+  package reports its own window (``observe(remaining, reset_at)``, e.g. Exact's
+  ``X-RateLimit-Minutely-*`` headers) the spacing follows the window instead: the calls
+  still allowed are spread over the time left, so the full allowance is used without a
+  429. ``remaining == 0`` stops every worker until the window resets. With Redis the
+  state is one hash per integration changed by Lua scripts (atomic, one round trip);
+  without Redis (the embedded default runs one worker) it is process-local.
+* ``CircuitBreaker``: after N consecutive transient faults the integration is left alone
+  for a cool-off, then one probe decides. State is in Django's cache so all workers agree.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+from functools import cache as memoize
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.cache import cache
+
+if TYPE_CHECKING:
+    from integrations.connectors.base import RateLimit
+
+# Pace at this share of a declared rate: evenly spaced calls at exactly the limit can
+# still land L+1 of them in one fixed window of the package.
+DECLARED_RATE_SHARE = 0.97
+# Calls of the package's window kept in reserve for requests in flight we cannot see.
+WINDOW_RESERVE = 1
+# Wait this much past a reported reset, for the package's clock and ours to agree.
+RESET_MARGIN = 0.05
+# A waiting caller re-checks at least this often (another worker may have learnt more).
+MAX_NAP = 0.5
+# State of an idle integration is forgotten after a day.
+STATE_TTL_SECONDS = 86_400
+
+
+def _setting(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+class RateLimitWait(Exception):
+    """The package's allowance is used up for longer than a worker should block."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"rate limit: wait {seconds:.1f} s")
+        self.seconds = seconds
+
+
+@dataclass
+class PacerState:
+    """One integration's pacing state; the Lua script below keeps the same fields."""
+
+    tat: float = 0.0  # theoretical arrival time of the next call (GCRA)
+    seq: int = 0  # calls admitted so far
+    remaining: int = -1  # the package's last reported allowance (-1: unknown)
+    reset_at: float = 0.0  # when that window ends (epoch seconds)
+    observed_seq: int = 0  # calls admitted before the report's request
+    blocked_until: float = 0.0  # nobody calls before this (remaining 0, a 429)
+
+    def admit(self, now: float, base_interval: float) -> tuple[int, float]:
+        """``(seq, 0)`` when a call may go now, else ``(0, seconds to wait)``."""
+        if self.blocked_until > now:
+            return 0, self.blocked_until - now
+        interval = base_interval
+        if self.remaining >= 0 and self.reset_at > now:
+            budget = self.remaining - (self.seq - self.observed_seq) - WINDOW_RESERVE
+            if budget <= 0:
+                return 0, self.reset_at - now + RESET_MARGIN
+            interval = (self.reset_at - now) / budget
+        start = max(self.tat, now)
+        if start > now:
+            return 0, start - now
+        self.tat = start + interval
+        self.seq += 1
+        return self.seq, 0.0
+
+    def observe(self, remaining: int, reset_at: float, seq: int) -> None:
+        if remaining <= 0:
+            self.blocked_until = max(self.blocked_until, reset_at + RESET_MARGIN)
+        newer_window = reset_at > self.reset_at + 0.5
+        if newer_window or (abs(reset_at - self.reset_at) <= 0.5 and seq >= self.observed_seq):
+            self.remaining, self.reset_at, self.observed_seq = remaining, reset_at, seq
+
+
+class _LocalPacer:
+    """Process-local state, for the embedded default (one worker process)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state = PacerState()
+
+    def admit(self, base_interval: float) -> tuple[int, float]:
+        with self._lock:
+            return self._state.admit(time.time(), base_interval)
+
+    def observe(self, remaining: int, reset_at: float, seq: int) -> None:
+        with self._lock:
+            self._state.observe(remaining, reset_at, seq)
+
+
+# The same algorithm as PacerState, in one atomic step on the Redis server. Numbers
+# go back as strings: Redis truncates Lua numbers to integers.
+_ADMIT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+local base = tonumber(ARGV[1])
+local h = redis.call('HMGET', KEYS[1], 'tat', 'seq', 'remaining', 'reset_at', 'observed_seq', 'blocked_until')
+local tat = tonumber(h[1]) or 0
+local seq = tonumber(h[2]) or 0
+local remaining = tonumber(h[3]) or -1
+local reset_at = tonumber(h[4]) or 0
+local observed_seq = tonumber(h[5]) or 0
+local blocked_until = tonumber(h[6]) or 0
+if blocked_until > now then return {0, tostring(blocked_until - now)} end
+local interval = base
+if remaining >= 0 and reset_at > now then
+  local budget = remaining - (seq - observed_seq) - tonumber(ARGV[2])
+  if budget <= 0 then return {0, tostring(reset_at - now + tonumber(ARGV[3]))} end
+  interval = (reset_at - now) / budget
+end
+local start = math.max(tat, now)
+if start > now then return {0, tostring(start - now)} end
+seq = seq + 1
+redis.call('HSET', KEYS[1], 'tat', tostring(start + interval), 'seq', seq)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+return {seq, '0'}
+"""
+
+_OBSERVE = """
+local remaining = tonumber(ARGV[1])
+local reset_at = tonumber(ARGV[2])
+local seq = tonumber(ARGV[3])
+local h = redis.call('HMGET', KEYS[1], 'reset_at', 'observed_seq', 'blocked_until')
+local known_reset = tonumber(h[1]) or 0
+local observed_seq = tonumber(h[2]) or 0
+local blocked_until = tonumber(h[3]) or 0
+if remaining <= 0 then
+  redis.call('HSET', KEYS[1], 'blocked_until', tostring(math.max(blocked_until, reset_at + tonumber(ARGV[4]))))
+end
+if reset_at > known_reset + 0.5 or (math.abs(reset_at - known_reset) <= 0.5 and seq >= observed_seq) then
+  redis.call('HSET', KEYS[1], 'remaining', remaining, 'reset_at', tostring(reset_at), 'observed_seq', seq)
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
+return 1
+"""
+
+
+@memoize
+def _redis():  # type: ignore[no-untyped-def]
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+class _RedisPacer:
+    def __init__(self, key: str) -> None:
+        client = _redis()
+        self._key = key
+        self._admit = client.register_script(_ADMIT)
+        self._observe = client.register_script(_OBSERVE)
+
+    def admit(self, base_interval: float) -> tuple[int, float]:
+        seq, wait = self._admit(
+            keys=[self._key], args=[base_interval, WINDOW_RESERVE, RESET_MARGIN, STATE_TTL_SECONDS]
+        )
+        return int(seq), float(wait)
+
+    def observe(self, remaining: int, reset_at: float, seq: int) -> None:
+        self._observe(
+            keys=[self._key],
+            args=[remaining, reset_at, seq, RESET_MARGIN, STATE_TTL_SECONDS],
+        )
+
+
+_local_pacers: dict[str, _LocalPacer] = {}
+_local_lock = threading.Lock()
+
+
+def _pacer(key: str) -> _LocalPacer | _RedisPacer:
+    if settings.REDIS_URL:
+        return _RedisPacer(key)
+    with _local_lock:
+        return _local_pacers.setdefault(key, _LocalPacer())
+
+
+class PackageLimiter:
+    """The ``Limiter`` of one integration: every call to its package passes ``acquire``."""
+
+    def __init__(self, integration_id: int, rate: RateLimit | None) -> None:
+        self._pacer = _pacer(f"portal:ratelimit:{integration_id}")
+        self._base_interval = rate.per_seconds / (rate.calls * DECLARED_RATE_SHARE) if rate else 0.0
+        self._max_wait = _setting("LIMITER_MAX_WAIT_SECONDS", 30.0)
+        # Which admitted call this thread made, so its answer's headers are placed right.
+        self._local = threading.local()
+
+    def acquire(self) -> None:
+        """Block until one more call is allowed; raise RateLimitWait if that is far off."""
+        while True:
+            seq, wait = self._pacer.admit(self._base_interval)
+            if seq:
+                self._local.seq = seq
+                return
+            if wait > self._max_wait:
+                raise RateLimitWait(wait)
+            time.sleep(min(wait, MAX_NAP))
+
+    def observe(self, remaining: int, reset_at: float) -> None:
+        self._pacer.observe(remaining, reset_at, getattr(self._local, "seq", 0))
+
+    def pause(self, seconds: float) -> None:
+        """Nobody calls for ``seconds`` (the package answered 429 with Retry-After)."""
+        self._pacer.observe(0, time.time() + seconds, getattr(self._local, "seq", 0))
+
+
+def limiter_for(integration_id: int, rate: RateLimit | None) -> PackageLimiter:
+    return PackageLimiter(integration_id, rate)
+
+
+# --- circuit breaker -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BreakerVerdict:
+    allowed: bool
+    probe: bool = False  # half-open: send one line and let it decide
+    wait: float = 0.0  # when not allowed: seconds until the next probe
+    down_since: float | None = None  # start of the current run of faults
+
+
+class CircuitBreaker:
+    """Per integration; opens after ``CIRCUIT_FAILURES`` consecutive transient faults.
+
+    Counts are kept in the cache with plain get/set: two workers may lose an increment,
+    which only delays opening by a fault or two.
+    """
+
+    def __init__(self, integration_id: int) -> None:
+        prefix = f"portal:circuit:{integration_id}:"
+        self._failures, self._open_until, self._since, self._probe = (
+            prefix + name for name in ("failures", "open_until", "since", "probe")
+        )
+        self.threshold = int(_setting("CIRCUIT_FAILURES", 10))
+        self.cooloff = _setting("CIRCUIT_COOLOFF_SECONDS", 30.0)
+
+    def check(self) -> BreakerVerdict:
+        state = cache.get_many([self._open_until, self._since])
+        open_until = state.get(self._open_until)
+        if open_until is None:
+            return BreakerVerdict(allowed=True)
+        now = time.time()
+        if open_until > now:
+            return BreakerVerdict(
+                allowed=False, wait=open_until - now, down_since=state.get(self._since)
+            )
+        # Half-open: the first worker to ask sends one probe; the others wait for it.
+        if cache.add(self._probe, 1, timeout=max(1, int(self.cooloff))):
+            return BreakerVerdict(allowed=True, probe=True, down_since=state.get(self._since))
+        return BreakerVerdict(
+            allowed=False, wait=min(self.cooloff, 5.0), down_since=state.get(self._since)
+        )
+
+    def record(self, outcomes: list[bool]) -> None:
+        """Feed the transient faults and successes of a batch, in the order they came."""
+        if not outcomes:
+            return
+        if any(outcomes):
+            trailing = len(outcomes) - 1 - max(i for i, ok in enumerate(outcomes) if ok)
+            if trailing == 0:
+                self.reset(only_if_dirty=True)
+                return
+            failures = trailing
+            cache.delete_many([self._since, self._open_until, self._probe])
+        else:
+            failures = int(cache.get(self._failures) or 0) + len(outcomes)
+        cache.set(self._failures, failures, timeout=STATE_TTL_SECONDS)
+        if failures >= self.threshold:
+            now = time.time()
+            cache.add(self._since, now, timeout=STATE_TTL_SECONDS)
+            # Jitter, so workers of several integrations on one broken host do not probe at once.
+            cache.set(
+                self._open_until,
+                now + self.cooloff * random.uniform(1.0, 1.2),
+                timeout=STATE_TTL_SECONDS,
+            )
+            cache.delete(self._probe)
+
+    def reset(self, *, only_if_dirty: bool = False) -> None:
+        if only_if_dirty and not cache.get(self._failures):
+            return
+        cache.delete_many([self._failures, self._open_until, self._since, self._probe])

@@ -1,0 +1,251 @@
+"""Offering one claimed line to the package: the only work done on the thread pool.
+
+Nothing here touches the database. A thread validates the record, asks the connector,
+retries a transient fault a few times with capped exponential backoff and full jitter,
+and returns an ``Offered`` that the engine writes, in bulk, from its own thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from integrations.canonical import summarise, validate_record
+from integrations.connectors.base import DeliveryError, Fault, Result
+from runs.models import DeliveryAttempt, LineStatus
+from runs.services.limits import RateLimitWait
+
+if TYPE_CHECKING:
+    from integrations.connectors.base import Connector, Exchange
+    from runs.services.claims import Job
+    from runs.services.limits import PackageLimiter
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    quick_tries: int  # offers within one claim
+    quick_wait_max: float  # longer waits are stored on the line instead
+    backoff_base: float
+    backoff_cap: float
+    max_attempts: int  # after this many, a transient fault fails the line
+
+    @classmethod
+    def from_settings(cls) -> RetryPolicy:
+        return cls(
+            quick_tries=int(getattr(settings, "RUN_QUICK_TRIES", 3)),
+            quick_wait_max=float(getattr(settings, "RUN_QUICK_WAIT_MAX_SECONDS", 5.0)),
+            backoff_base=float(getattr(settings, "RUN_RETRY_BASE_SECONDS", 0.5)),
+            backoff_cap=float(getattr(settings, "RUN_RETRY_CAP_SECONDS", 300.0)),
+            max_attempts=int(getattr(settings, "RUN_MAX_ATTEMPTS", 8)),
+        )
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Full jitter on a capped exponential; never sooner than the package asked."""
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** max(attempt - 1, 0))
+        return max(retry_after or 0.0, random.uniform(0, ceiling))
+
+
+@dataclass
+class Try:
+    started_at: datetime
+    duration_ms: int
+    outcome: str
+    message: str = ""
+    exchanges: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Offered:
+    """What became of one line. ``status`` None: back to pending (see ``retry_in``)."""
+
+    job: Job
+    status: str | None = None
+    message: str = ""
+    field_errors: dict[str, str] = field(default_factory=dict)
+    external_id: str = ""
+    tries: list[Try] = field(default_factory=list)
+    offers: int = 0  # calls that count as attempts (a refused login or a wait does not)
+    retry_in: float | None = None
+    run_fault: str = ""  # the run must stop: credentials refused, no access
+    transient: bool = False  # ended on a package fault (feeds the circuit breaker)
+    in_doubt: bool = False  # ended not knowing whether the package booked it
+    detail: str = ""  # the last fault in short, e.g. "HTTP 503"
+    reached_package: bool = False  # got any answer at all (success resets the breaker)
+
+
+def _exchanges(items: list[Exchange]) -> list[dict[str, Any]]:
+    return [dataclasses.asdict(item) for item in items]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Offerer:
+    """Shared by the pool's threads for one run; holds nothing per line."""
+
+    def __init__(
+        self,
+        connector: Connector,
+        limiter: PackageLimiter,
+        policy: RetryPolicy,
+        stop: threading.Event,
+    ) -> None:
+        self.connector = connector
+        self.limiter = limiter
+        self.policy = policy
+        self.stop = stop
+
+    def offer(self, job: Job) -> Offered:
+        result = Offered(job=job)
+        if self.stop.is_set():
+            return result  # never sent: released as it was
+        record, errors = validate_record(job.kind, job.data)
+        if record is None:
+            # Pre-flight: a record the schema refuses is not worth an API call.
+            result.status, result.message, result.field_errors = (
+                LineStatus.FAILED,
+                summarise(errors),
+                errors,
+            )
+            result.offers = 1
+            result.tries.append(Try(_now(), 0, DeliveryAttempt.Outcome.FAILED, result.message))
+            return result
+        self._offer_with_retries(job, record, result)
+        return result
+
+    def _offer_with_retries(self, job: Job, record: dict[str, Any], result: Offered) -> None:
+        in_doubt = job.in_doubt
+        for quick in range(self.policy.quick_tries):
+            if self.stop.is_set():
+                break
+            started, clock = _now(), time.monotonic()
+            try:
+                if in_doubt and self._reconcile(job, record, result, started, clock):
+                    return
+                outcome = self.connector.deliver(
+                    job.kind, record, idempotency_key=job.idempotency_key
+                )
+            except RateLimitWait as wait:
+                result.retry_in = wait.seconds
+                return
+            except DeliveryError as err:
+                result.offers += 1
+                result.reached_package = result.reached_package or _answered(err)
+                wait = self._fault(job, err, result, started, clock)
+                if wait is None:
+                    return
+                in_doubt = err.fault is Fault.IN_DOUBT
+                result.in_doubt = in_doubt
+                if wait > self.policy.quick_wait_max or quick == self.policy.quick_tries - 1:
+                    result.retry_in = wait
+                    return
+                time.sleep(wait)
+                continue
+            result.offers += 1
+            result.reached_package = True
+            self._delivered(job, outcome, result, started, clock)
+            return
+        if result.retry_in is None and result.tries:
+            result.retry_in = self.policy.backoff(job.attempts)
+
+    def _reconcile(
+        self, job: Job, record: dict[str, Any], result: Offered, started: datetime, clock: float
+    ) -> bool:
+        """An earlier offer may have been booked: True when the package has the record."""
+        found = self.connector.find_existing(job.kind, record)
+        if not found:
+            return False
+        result.status, result.external_id = LineStatus.SUCCEEDED, found
+        result.message = (
+            f"Found in {self.connector.label} (id {found}): an earlier, interrupted offer "
+            "booked it; not booked again."
+        )
+        result.reached_package = True
+        result.offers += 1
+        result.tries.append(
+            Try(started, _ms(clock), DeliveryAttempt.Outcome.SUCCEEDED, result.message)
+        )
+        return True
+
+    def _delivered(
+        self, job: Job, outcome: Any, result: Offered, started: datetime, clock: float
+    ) -> None:
+        label = self.connector.label
+        result.external_id = outcome.external_id
+        # Only a first offer can meet a record someone else booked; after an earlier
+        # try of ours, "already there" means that try got through.
+        first_offer = job.attempts == 1 and len(result.tries) == 0
+        if outcome.result is Result.ALREADY_BOOKED and first_offer:
+            result.status = LineStatus.SKIPPED
+            result.message = f"Already in {label} (id {outcome.external_id}); not booked again."
+            tried = DeliveryAttempt.Outcome.SKIPPED
+        else:
+            result.status = LineStatus.SUCCEEDED
+            result.message = (
+                f"Updated the existing record in {label}."
+                if outcome.result is Result.UPDATED
+                else ""
+            )
+            tried = DeliveryAttempt.Outcome.SUCCEEDED
+        result.tries.append(
+            Try(started, _ms(clock), tried, result.message, _exchanges(outcome.exchanges))
+        )
+
+    def _fault(
+        self, job: Job, err: DeliveryError, result: Offered, started: datetime, clock: float
+    ) -> float | None:
+        """Record a fault; answer how long to wait before the next try, or None if final."""
+        exchanges = _exchanges(err.exchanges)
+        if err.fault is Fault.DATA:
+            result.status, result.message, result.field_errors = (
+                LineStatus.FAILED,
+                err.message,
+                err.field_errors,
+            )
+            result.tries.append(
+                Try(started, _ms(clock), DeliveryAttempt.Outcome.FAILED, err.message, exchanges)
+            )
+            return None
+        if err.fault is Fault.RUN:
+            result.offers -= 1  # nothing was offered: the login was refused
+            result.run_fault = err.message
+            result.tries.append(
+                Try(started, _ms(clock), DeliveryAttempt.Outcome.FAILED, err.message, exchanges)
+            )
+            return None
+        outcome = (
+            DeliveryAttempt.Outcome.IN_DOUBT
+            if err.fault is Fault.IN_DOUBT
+            else DeliveryAttempt.Outcome.TRANSIENT
+        )
+        result.tries.append(Try(started, _ms(clock), outcome, err.message, exchanges))
+        result.transient = True
+        result.message = err.message
+        status = _status_of(err)
+        result.detail = f"HTTP {status}" if status else err.message.rstrip(".")
+        if status == 429:
+            # Everyone holds off, not just this thread.
+            self.limiter.pause(err.retry_after or 1.0)
+            result.transient = False  # slow down, not down: the breaker stays out of it
+        return self.policy.backoff(job.attempts + result.offers - 1, err.retry_after)
+
+
+def _status_of(err: DeliveryError) -> int | None:
+    return err.exchanges[-1].status if err.exchanges else None
+
+
+def _answered(err: DeliveryError) -> bool:
+    status = _status_of(err)
+    return status is not None and status < 500 and status != 429
+
+
+def _ms(clock: float) -> int:
+    return int((time.monotonic() - clock) * 1000)

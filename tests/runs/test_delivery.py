@@ -1,0 +1,225 @@
+"""The delivery engine against a real simulator, tasks run inline (no worker)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from integrations.canonical import identifier_of
+from runs.models import DeliveryAttempt, LineStatus, Run, RunLine, RunStatus, Trigger
+from runs.services.delivery import run_execute, run_resume, runs_sweep
+from runs.services.runs import NewLine, run_create
+from tests.runs.conftest import connect
+from tests.runs.conftest import record as example_record
+
+pytestmark = pytest.mark.usefixtures("fast_engine")
+
+
+def line(kind: str, data: dict) -> NewLine:
+    return NewLine(kind=kind, identifier=identifier_of(kind, data), payload=data)
+
+
+def batch(customers: int = 3, invoices: int = 3) -> list[NewLine]:
+    lines = [line("customer", example_record("customer", n)) for n in range(customers)]
+    lines += [line("sales_invoice", example_record("sales_invoice", n)) for n in range(invoices)]
+    return lines
+
+
+def booked_keys(sim) -> Counter:
+    return Counter((b["entity"], b["key"]) for b in sim.ledger() if not b.get("update"))
+
+
+def test_it_books_every_line_and_counts_them(connected, multivers, eager):
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=batch())
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FINISHED
+    assert (run.total, run.succeeded, run.failed, run.skipped) == (6, 6, 0, 0)
+    assert run.finished_at is not None
+    lines = list(run.lines.all())
+    assert all(line.status == LineStatus.SUCCEEDED and line.external_id for line in lines)
+    assert all(line.lease_until is None for line in lines)
+    assert len(multivers.ledger()) == 6
+    attempt = DeliveryAttempt.objects.get(line=lines[0])
+    assert attempt.outcome == DeliveryAttempt.Outcome.SUCCEEDED
+    assert attempt.exchanges and "Bearer [redacted]" not in attempt.exchanges[0]["request_body"]
+
+
+def test_it_fails_a_line_with_the_packages_message_on_its_field(connected, multivers, eager):
+    customer = example_record("customer", 0)
+    del customer["short_name"]
+    run = run_create(
+        integration=connected, trigger=Trigger.INTAKE, lines=[line("customer", customer)]
+    )
+
+    failed = run.lines.get()
+    assert failed.status == LineStatus.FAILED
+    assert "ShortName is verplicht." in failed.message
+    assert "short_name" in failed.field_errors
+    run.refresh_from_db()
+    assert run.status == RunStatus.FINISHED and run.failed == 1
+
+
+def test_it_fails_an_invalid_record_before_calling_the_package(connected, multivers, eager):
+    invoice = example_record("sales_invoice", 0)
+    invoice["lines"][0]["amount"] = "twelve"
+    before = multivers.stats()["requests"]
+    run = run_create(
+        integration=connected, trigger=Trigger.INTAKE, lines=[line("sales_invoice", invoice)]
+    )
+
+    failed = run.lines.get()
+    assert failed.status == LineStatus.FAILED
+    assert failed.field_errors == {"lines.0.amount": "Enter a number."}
+    assert multivers.stats()["requests"] == before
+
+
+def test_it_skips_an_invoice_an_earlier_run_booked_and_updates_a_relation(
+    connected, multivers, eager
+):
+    first = run_create(integration=connected, trigger=Trigger.INTAKE, lines=batch(1, 1))
+    second = run_create(integration=connected, trigger=Trigger.INTAKE, lines=batch(1, 1))
+
+    invoice = second.lines.get(kind="sales_invoice")
+    booked = first.lines.get(kind="sales_invoice")
+    assert invoice.status == LineStatus.SKIPPED
+    assert invoice.message == f"Already booked in run #{first.number} (id {booked.external_id})."
+    assert invoice.external_id == booked.external_id
+    customer = second.lines.get(kind="customer")
+    assert customer.status == LineStatus.SUCCEEDED
+    assert booked_keys(multivers).most_common(1)[0][1] == 1
+    assert any(b.get("update") for b in multivers.ledger())
+
+
+def test_a_later_success_resolves_earlier_failures_of_the_record(connected, multivers, eager):
+    customer = example_record("customer", 0)
+    broken = {k: v for k, v in customer.items() if k != "short_name"}
+    first = run_create(
+        integration=connected, trigger=Trigger.INTAKE, lines=[line("customer", broken)]
+    )
+    second = run_create(
+        integration=connected, trigger=Trigger.INTAKE, lines=[line("customer", customer)]
+    )
+
+    old = first.lines.get()
+    assert old.status == LineStatus.FAILED
+    assert old.resolved_at is not None
+    assert old.resolution == f"Booked in run #{second.number}"
+    assert not old.is_open_failure
+
+
+def test_a_line_left_delivering_is_looked_up_before_it_is_offered_again(
+    connected, multivers, eager, settings
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    from portal.celery import app
+
+    app.conf.task_always_eager = False
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=batch(2, 2))
+    app.conf.task_always_eager = True
+    # A worker booked both customers, then died before it could write it down.
+    run_execute(run_id=run.pk)
+    assert len(multivers.ledger()) == 4
+    run.lines.filter(kind="customer").update(
+        status=LineStatus.DELIVERING, external_id="", lease_until="2000-01-01T00:00:00Z", attempts=1
+    )
+    Run.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, finished_at=None, heartbeat_at="2000-01-01T00:00:00Z"
+    )
+
+    assert runs_sweep() == 1
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FINISHED and run.succeeded == 4
+    for customer in run.lines.filter(kind="customer"):
+        assert customer.status == LineStatus.SUCCEEDED
+        assert customer.external_id == customer.identifier
+        assert "interrupted offer" in customer.message
+    assert len(multivers.ledger()) == 4
+
+
+def test_a_connection_dropped_after_booking_books_once(connected, multivers, eager):
+    multivers.set_faults(drop_after_book_rate=0.5, seed=3)
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=batch(10, 10))
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FINISHED
+    assert run.succeeded == 20, list(
+        run.lines.exclude(status="succeeded").values("identifier", "message")
+    )
+    assert max(booked_keys(multivers).values()) == 1
+    assert DeliveryAttempt.objects.filter(outcome=DeliveryAttempt.Outcome.IN_DOUBT).exists()
+
+
+def test_transient_faults_are_retried_until_the_line_is_booked(connected, multivers, eager):
+    multivers.set_faults(error_rate=0.2, burst_429=3, seed=5)
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=batch(10, 10))
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FINISHED
+    assert run.succeeded == 20, list(
+        run.lines.exclude(status="succeeded").values("identifier", "message")
+    )
+    assert max(booked_keys(multivers).values()) == 1
+    assert DeliveryAttempt.objects.filter(outcome=DeliveryAttempt.Outcome.TRANSIENT).exists()
+    assert RunLine.objects.filter(attempts__gt=1).exists()
+
+
+def test_a_package_that_stays_down_fails_the_line_as_unavailable(
+    connected, multivers, eager, settings
+):
+    settings.RUN_MAX_ATTEMPTS = 3
+    settings.CIRCUIT_FAILURES = 1000
+    multivers.set_faults(error_rate=1.0)
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=batch(1, 0))
+
+    failed = run.lines.get()
+    assert failed.status == LineStatus.FAILED
+    assert failed.attempts == 3
+    assert failed.message.startswith("Multivers Online was unavailable (HTTP 50")
+    assert failed.message.endswith("the data was not refused. Re-offer it later.")
+
+
+def test_refused_credentials_stop_the_run_and_resume_books_the_rest_once(
+    connected, multivers, eager
+):
+    multivers.set_faults(revoke_tokens=True)
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=batch(3, 3))
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "Multivers Online refused the login" in run.error
+    assert run.lines.filter(status=LineStatus.PENDING).count() == 6
+    connected.refresh_from_db()
+    assert connected.connection_error
+
+    connect(connected, multivers)
+    run_resume(run=run)
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FINISHED and run.succeeded == 6
+    assert max(booked_keys(multivers).values()) == 1
+
+
+def test_one_run_at_a_time_per_integration(connected, multivers, eager):
+    from django.utils import timezone
+
+    blocker = run_create(integration=connected, trigger=Trigger.INTAKE, lines=[])
+    Run.objects.filter(pk=blocker.pk).update(status=RunStatus.RUNNING, heartbeat_at=timezone.now())
+    waiting = run_create(integration=connected, trigger=Trigger.INTAKE, lines=batch(1, 0))
+
+    waiting.refresh_from_db()
+    assert waiting.status == RunStatus.QUEUED
+    assert multivers.ledger() == []
+
+
+def test_it_refuses_to_execute_for_a_disabled_integration(connected, multivers, eager):
+    connected.enabled = False
+    connected.save()
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=batch(1, 0))
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "disabled" in run.error
+    assert multivers.ledger() == []

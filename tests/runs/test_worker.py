@@ -1,0 +1,110 @@
+"""A real Celery worker, a real broker, a real simulator: the faults DESIGN section 5 promises to survive.
+
+The worker runs in a subprocess on the test database. These tests poll the database
+the way the screens do, and call the sweeper the way beat would (every second here).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+
+from integrations.canonical import identifier_of
+from runs.models import LineStatus, Run, RunStatus, Trigger
+from runs.services.delivery import run_resume, runs_sweep
+from runs.services.runs import NewLine, run_create
+from tests.runs.conftest import connect, record
+
+pytestmark = [pytest.mark.worker, pytest.mark.timeout(240)]
+
+
+def lines(customers: int, invoices: int = 0) -> list[NewLine]:
+    made = []
+    for kind, count in (("customer", customers), ("sales_invoice", invoices)):
+        for n in range(count):
+            data = record(kind, n)
+            made.append(NewLine(kind=kind, identifier=identifier_of(kind, data), payload=data))
+    return made
+
+
+def wait_for(run: Run, done, *, timeout: float, worker=None, sweep: bool = True) -> Run:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if done(run):
+            return run
+        if sweep:
+            runs_sweep()
+        time.sleep(0.5)
+    detail = worker.output() if worker else ""
+    pytest.fail(
+        f"run #{run.number} still {run.status} ({run.succeeded}/{run.total}) after {timeout} s\n{detail}"
+    )
+
+
+def progress(run: Run) -> int:
+    return run.lines.filter(status=LineStatus.SUCCEEDED).count()
+
+
+def assert_booked_once(sim, run: Run) -> None:
+    creates = Counter((b["entity"], b["key"]) for b in sim.ledger() if not b.get("update"))
+    assert max(creates.values()) == 1, [key for key, n in creates.items() if n > 1]
+    assert sum(creates.values()) == run.total
+    assert not run.lines.exclude(status=LineStatus.SUCCEEDED).exists(), list(
+        run.lines.exclude(status=LineStatus.SUCCEEDED).values("identifier", "status", "message")[:5]
+    )
+
+
+def test_a_killed_worker_leaves_every_line_booked_exactly_once(
+    worker_factory, integration, multivers
+):
+    connected = connect(integration, multivers)
+    multivers.set_faults(latency_ms=10)
+    worker = worker_factory("solo")
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=lines(1000))
+
+    wait_for(run, lambda r: progress(r) >= 150, timeout=60, worker=worker, sweep=False)
+    worker.kill()
+    assert run.lines.filter(status=LineStatus.DELIVERING).exists()  # killed mid-chunk
+    replacement = worker_factory("prefork")
+
+    run = wait_for(run, lambda r: r.status == RunStatus.FINISHED, timeout=120, worker=replacement)
+    assert (run.succeeded, run.failed, run.skipped) == (1000, 0, 0)
+    assert not run.lines.filter(status=LineStatus.DELIVERING).exists()
+    assert_booked_once(multivers, run)
+
+
+def test_faults_all_at_once_still_book_every_line_once(worker_factory, integration, multivers):
+    connected = connect(integration, multivers)
+    multivers.set_faults(error_rate=0.2, burst_429=15, drop_after_book_rate=0.05, seed=11)
+    worker = worker_factory("prefork")
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=lines(100, 200))
+
+    run = wait_for(run, lambda r: r.status == RunStatus.FINISHED, timeout=150, worker=worker)
+    assert (run.succeeded, run.failed) == (300, 0)
+    assert_booked_once(multivers, run)
+    assert multivers.stats()["sent_429"] >= 15
+
+
+def test_refused_credentials_stop_the_run_and_resume_books_the_rest_once(
+    worker_factory, integration, multivers
+):
+    connected = connect(integration, multivers)
+    multivers.set_faults(latency_ms=10)
+    worker = worker_factory("prefork")
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=lines(400))
+
+    wait_for(run, lambda r: progress(r) >= 50, timeout=60, worker=worker, sweep=False)
+    multivers.set_faults(revoke_tokens=True)
+    run = wait_for(run, lambda r: r.status == RunStatus.FAILED, timeout=60, worker=worker)
+    assert "Multivers Online refused the login" in run.error
+    assert run.lines.filter(status=LineStatus.PENDING).exists()
+    assert not run.lines.filter(status=LineStatus.DELIVERING).exists()
+
+    connect(connected, multivers)
+    run_resume(run=run)
+    run = wait_for(run, lambda r: r.status == RunStatus.FINISHED, timeout=90, worker=worker)
+    assert run.succeeded == 400
+    assert_booked_once(multivers, run)

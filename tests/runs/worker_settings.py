@@ -1,0 +1,10 @@
+"""Settings of the Celery worker that tests/runs starts: the test database, short waits."""
+
+import os
+
+from portal.settings import *  # noqa: F403
+from portal.settings import DATABASES
+from tests.runs.engine_settings import FAST_ENGINE
+
+DATABASES["default"]["NAME"] = os.environ["WORKER_TEST_DATABASE"]
+globals().update(FAST_ENGINE)
