@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_int, env_list, env_str
+from portal.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -266,6 +266,33 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# --- the run engine (docs/delivery.md) ---------------------------------------------------
+# Lines claimed and written back per step; progress is written once per chunk.
+RUN_CHUNK_SIZE = env_int("RUN_CHUNK_SIZE", 100, minimum=1)
+# Lines in flight at once per run (HTTP only; the database is written by one thread).
+RUN_CONCURRENCY = env_int("RUN_CONCURRENCY", 8, minimum=1)
+# A line `delivering` longer than this is in doubt: looked up before it is offered again.
+RUN_LINE_LEASE_SECONDS = env_float("RUN_LINE_LEASE_SECONDS", 300, minimum=1)
+RUN_HEARTBEAT_SECONDS = env_float("RUN_HEARTBEAT_SECONDS", 10, minimum=0.1)
+# A running run whose heartbeat is older than this has lost its worker: the sweeper re-queues it.
+RUN_HEARTBEAT_STALE_SECONDS = env_float("RUN_HEARTBEAT_STALE_SECONDS", 120, minimum=1)
+RUN_QUEUED_GRACE_SECONDS = env_float("RUN_QUEUED_GRACE_SECONDS", 60, minimum=1)
+# Longest Celery countdown; well below the broker's visibility timeout (3600 s).
+RUN_MAX_COUNTDOWN_SECONDS = env_float("RUN_MAX_COUNTDOWN_SECONDS", 600, minimum=1)
+# Transient faults: quick tries inside the task, then waits stored on the line.
+RUN_QUICK_TRIES = env_int("RUN_QUICK_TRIES", 3, minimum=1)
+RUN_QUICK_WAIT_MAX_SECONDS = env_float("RUN_QUICK_WAIT_MAX_SECONDS", 5.0)
+RUN_RETRY_BASE_SECONDS = env_float("RUN_RETRY_BASE_SECONDS", 0.5)
+RUN_RETRY_CAP_SECONDS = env_float("RUN_RETRY_CAP_SECONDS", 300.0)
+RUN_MAX_ATTEMPTS = env_int("RUN_MAX_ATTEMPTS", 8, minimum=1)
+# Circuit breaker per integration: open after this many transient faults in a row.
+CIRCUIT_FAILURES = env_int("CIRCUIT_FAILURES", 10, minimum=1)
+CIRCUIT_COOLOFF_SECONDS = env_float("CIRCUIT_COOLOFF_SECONDS", 30.0)
+# The package down this long: stop the run (resumable) instead of waiting on.
+CIRCUIT_RUN_STOP_SECONDS = env_float("CIRCUIT_RUN_STOP_SECONDS", 600.0)
+# Longest a worker blocks for the shared rate limit before it re-queues the run.
+LIMITER_MAX_WAIT_SECONDS = env_float("LIMITER_MAX_WAIT_SECONDS", 30.0)
 
 # --- intake -----------------------------------------------------------------------------
 INTAKE_MAX_LINES = env_int("INTAKE_MAX_LINES", 50_000, minimum=1)

@@ -59,7 +59,8 @@ class Run(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     # Intake: the same key again answers with this run instead of creating another.
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    # NULL (not "") for runs without a key, so the unique constraint skips them.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     body_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
@@ -203,6 +204,9 @@ class DeliveryAttempt(models.Model):
         ordering = ["line", "number"]
         indexes = [models.Index(fields=["line", "number"], name="attempt_line_number")]
 
+    def __str__(self) -> str:
+        return f"{self.line} attempt {self.number}: {self.outcome}"
+
 
 class LineEdit(models.Model):
     """The audit trail: who changed what on a line, from what to what, when."""
@@ -224,3 +228,6 @@ class LineEdit(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["line", "-at"], name="edit_line_at")]
+
+    def __str__(self) -> str:
+        return f"{self.line} {self.action} {self.field}".rstrip()

@@ -57,18 +57,15 @@ class EngineConfig:
 
     @classmethod
     def from_settings(cls) -> EngineConfig:
-        def get(name: str, default: float) -> float:
-            return float(getattr(settings, name, default))
-
         return cls(
-            chunk_size=int(get("RUN_CHUNK_SIZE", 100)),
-            concurrency=int(get("RUN_CONCURRENCY", 8)),
-            lease_seconds=get("RUN_LINE_LEASE_SECONDS", 300),
-            heartbeat_seconds=get("RUN_HEARTBEAT_SECONDS", 10),
-            stale_seconds=get("RUN_HEARTBEAT_STALE_SECONDS", 120),
-            queued_grace_seconds=get("RUN_QUEUED_GRACE_SECONDS", 60),
-            max_countdown=get("RUN_MAX_COUNTDOWN_SECONDS", 600),
-            down_stop_seconds=get("CIRCUIT_RUN_STOP_SECONDS", 600),
+            chunk_size=settings.RUN_CHUNK_SIZE,
+            concurrency=settings.RUN_CONCURRENCY,
+            lease_seconds=settings.RUN_LINE_LEASE_SECONDS,
+            heartbeat_seconds=settings.RUN_HEARTBEAT_SECONDS,
+            stale_seconds=settings.RUN_HEARTBEAT_STALE_SECONDS,
+            queued_grace_seconds=settings.RUN_QUEUED_GRACE_SECONDS,
+            max_countdown=settings.RUN_MAX_COUNTDOWN_SECONDS,
+            down_stop_seconds=settings.CIRCUIT_RUN_STOP_SECONDS,
         )
 
 

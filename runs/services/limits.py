@@ -42,10 +42,6 @@ MAX_NAP = 0.5
 STATE_TTL_SECONDS = 86_400
 
 
-def _setting(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
-
-
 class RateLimitWait(Exception):
     """The package's allowance is used up for longer than a worker should block."""
 
@@ -197,7 +193,7 @@ class PackageLimiter:
     def __init__(self, integration_id: int, rate: RateLimit | None) -> None:
         self._pacer = _pacer(f"portal:ratelimit:{integration_id}")
         self._base_interval = rate.per_seconds / (rate.calls * DECLARED_RATE_SHARE) if rate else 0.0
-        self._max_wait = _setting("LIMITER_MAX_WAIT_SECONDS", 30.0)
+        self._max_wait = settings.LIMITER_MAX_WAIT_SECONDS
         # Which admitted call this thread made, so its answer's headers are placed right.
         self._local = threading.local()
 
@@ -247,8 +243,8 @@ class CircuitBreaker:
         self._failures, self._open_until, self._since, self._probe = (
             prefix + name for name in ("failures", "open_until", "since", "probe")
         )
-        self.threshold = int(_setting("CIRCUIT_FAILURES", 10))
-        self.cooloff = _setting("CIRCUIT_COOLOFF_SECONDS", 30.0)
+        self.threshold = settings.CIRCUIT_FAILURES
+        self.cooloff = settings.CIRCUIT_COOLOFF_SECONDS
 
     def check(self) -> BreakerVerdict:
         state = cache.get_many([self._open_until, self._since])

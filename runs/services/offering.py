@@ -39,11 +39,11 @@ class RetryPolicy:
     @classmethod
     def from_settings(cls) -> RetryPolicy:
         return cls(
-            quick_tries=int(getattr(settings, "RUN_QUICK_TRIES", 3)),
-            quick_wait_max=float(getattr(settings, "RUN_QUICK_WAIT_MAX_SECONDS", 5.0)),
-            backoff_base=float(getattr(settings, "RUN_RETRY_BASE_SECONDS", 0.5)),
-            backoff_cap=float(getattr(settings, "RUN_RETRY_CAP_SECONDS", 300.0)),
-            max_attempts=int(getattr(settings, "RUN_MAX_ATTEMPTS", 8)),
+            quick_tries=settings.RUN_QUICK_TRIES,
+            quick_wait_max=settings.RUN_QUICK_WAIT_MAX_SECONDS,
+            backoff_base=settings.RUN_RETRY_BASE_SECONDS,
+            backoff_cap=settings.RUN_RETRY_CAP_SECONDS,
+            max_attempts=settings.RUN_MAX_ATTEMPTS,
         )
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
