@@ -128,10 +128,12 @@ if REDIS_URL:
         raise ImproperlyConfigured("REDIS_URL must start with redis:// or rediss://.")
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
+    # Files under var/ are shared by the web process and the worker on this machine,
+    # and need no table to be created first.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "portal_cache",
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
         }
     }
 

@@ -73,8 +73,16 @@ _CENT = Decimal("0.01")
 _FIRST_DAY = date(2025, 1, 2)
 
 
-def example_record(kind: str, n: int) -> dict[str, Any]:
-    """Valid record number ``n`` (0, 1, 2 …) of ``kind``, as intake would receive it."""
+# Each package's administration has journals and accounts of its own; the examples are
+# written for an Exact Online division and translated here for a Multivers administration.
+_PACKAGE_JOURNALS = {
+    "multivers": {"sales_invoice": "V", "purchase_invoice": "I", "journal_entry": "M"},
+}
+_PACKAGE_ACCOUNTS = {"multivers": {"4300": "4100", "4500": "4000"}}
+
+
+def example_record(kind: str, n: int, *, package: str = "exact") -> dict[str, Any]:
+    """Valid record number ``n`` (0, 1, 2 …) of ``kind``, as Reflex sends it to ``package``."""
     builders = {
         "customer": lambda: _relation(n, customer=True),
         "supplier": lambda: _relation(n, customer=False),
@@ -84,7 +92,16 @@ def example_record(kind: str, n: int) -> dict[str, Any]:
     }
     if kind not in builders:
         raise ValueError(f"Unknown record kind {kind!r}.")
-    return builders[kind]()
+    data = builders[kind]()
+    journals = _PACKAGE_JOURNALS.get(package, {})
+    if kind in journals:
+        data["journal"] = journals[kind]
+        if kind != "journal_entry":
+            data.setdefault("payment_terms_code", "30")
+        accounts = _PACKAGE_ACCOUNTS.get(package, {})
+        for item in data["lines"]:
+            item["gl_account"] = accounts.get(item["gl_account"], item["gl_account"])
+    return data
 
 
 def relation_code(n: int, *, customer: bool) -> str:

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.core.management import call_command
 from django.db import connection
 
 from integrations.canonical import example_record
@@ -33,9 +32,7 @@ def fast_engine(settings):
 
 @pytest.fixture
 def shared_state(transactional_db):
-    """The cache table (DB cache) and no rate-limit or breaker state left by another test."""
-    if "DatabaseCache" in settings.CACHES["default"]["BACKEND"]:
-        call_command("createcachetable", verbosity=0)
+    """No rate-limit or breaker state left by another test."""
     cache.clear()
     limits._local_pacers.clear()
     if settings.REDIS_URL:
@@ -68,21 +65,9 @@ def exact():
         yield sim
 
 
-# The Multivers administration's own journal codes; the examples carry Exact's.
-_MULTIVERS_JOURNALS = {"sales_invoice": "V", "purchase_invoice": "I", "journal_entry": "M"}
-_MULTIVERS_ACCOUNTS = {"4300": "4100", "4500": "4000"}
-
-
 def record(kind: str, n: int, connector: str = "multivers") -> dict:
     """``example_record`` as Reflex sends it to a company on ``connector``."""
-    data = example_record(kind, n)
-    if connector == "multivers" and kind in _MULTIVERS_JOURNALS:
-        data["journal"] = _MULTIVERS_JOURNALS[kind]
-        if kind != "journal_entry":
-            data.setdefault("payment_terms_code", "30")
-        for item in data["lines"]:
-            item["gl_account"] = _MULTIVERS_ACCOUNTS.get(item["gl_account"], item["gl_account"])
-    return data
+    return example_record(kind, n, package=connector)
 
 
 def connect(integration: Integration, sim) -> Integration:

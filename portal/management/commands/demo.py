@@ -80,7 +80,6 @@ class Command(BaseCommand):
     def _start(self) -> None:
         python = sys.executable
         call_command("migrate", verbosity=0, interactive=False)
-        call_command("createcachetable", verbosity=0)
         self._spawn("simulators", [python, "-m", "integrations.simulators", "all"])
         for url in (settings.SIMULATOR_MULTIVERS_URL, settings.SIMULATOR_EXACT_URL):
             self._wait_for_port(url)

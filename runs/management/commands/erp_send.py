@@ -19,9 +19,6 @@ from django.core.management.base import BaseCommand, CommandError
 from integrations.canonical import example_record, identifier_of
 from integrations.models import Integration
 
-# Multivers administrations use their own journal codes; the examples carry Exact's.
-_MULTIVERS_JOURNALS = {"sales_invoice": "V", "purchase_invoice": "I", "journal_entry": "M"}
-_MULTIVERS_ACCOUNTS = {"4300": "4100", "4500": "4000"}
 # Of every ten records: this many relations, invoices per kind, and journal entries.
 _MIX = (
     ("customer", 3),
@@ -85,7 +82,7 @@ def batch(connector: str, count: int, *, with_errors: bool = True) -> list[dict[
             if kind in ("customer", "supplier", "journal_entry")
             else [n * 100 + n % max(relations, 1) for n in range(wanted)]
         )
-        records[kind] = [_for_package(connector, kind, example_record(kind, n)) for n in numbers]
+        records[kind] = [example_record(kind, n, package=connector) for n in numbers]
     if with_errors:
         _spoil(connector, records)
     return [
@@ -93,16 +90,6 @@ def batch(connector: str, count: int, *, with_errors: bool = True) -> list[dict[
         for kind, _ in _MIX
         for data in records[kind]
     ]
-
-
-def _for_package(connector: str, kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    if connector == "multivers" and kind in _MULTIVERS_JOURNALS:
-        data["journal"] = _MULTIVERS_JOURNALS[kind]
-        if kind != "journal_entry":
-            data.setdefault("payment_terms_code", "30")
-        for item in data["lines"]:
-            item["gl_account"] = _MULTIVERS_ACCOUNTS.get(item["gl_account"], item["gl_account"])
-    return data
 
 
 def _spoil(connector: str, records: dict[str, list[dict[str, Any]]]) -> None:
