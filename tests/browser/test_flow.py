@@ -103,7 +103,7 @@ def test_an_editor_corrects_failed_lines_and_retries_them(
     expect(page.get_by_role("heading", name=re.compile(r"Run #2"))).to_be_visible()
     expect(page.locator(".facts")).to_contain_text("Retry of #1")
     expect(page.locator("#progress progress")).to_be_visible()
-    expect(page.locator("h1 .status")).to_have_text("Finished", timeout=60_000)
+    expect(page.locator("h1 .status")).to_have_text("Succeeded", timeout=60_000)
     multivers.set_faults(latency_ms=0)
     expect(page.locator("#progress")).to_be_empty()
     new = Run.objects.get(integration=old.integration, number=2)
