@@ -141,7 +141,7 @@ def _integration(demo: DemoCompany, company: Company) -> Integration:
     integration = Integration.objects.filter(company=company, connector=demo.connector).first()
     if integration is None:
         integration = Integration(company=company, connector=demo.connector)
-        integration.name = f"Accounting link — {integration.connector_label}"
+        integration.name = "Accounting link"
         integration.credentials = dict(DEMO_CLIENT)
     integration.base_url = demo.base_url
     integration.settings = demo.settings
