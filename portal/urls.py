@@ -16,6 +16,8 @@ urlpatterns = [
     path("c/<slug:company_slug>/", include("runs.urls")),
     path("api/v1/", include("runs.api_urls")),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for it on pages without our <link rel="icon">, such as the admin.
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
 ]
 

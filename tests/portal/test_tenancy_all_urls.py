@@ -34,7 +34,7 @@ SKIPPED_NAMES = {
     "openapi-view": "the API's documentation page: public by design, holds no company data",
 }
 # Answer anonymous visitors by design; still must not write anything.
-PUBLIC_NAMES = {"login", "logout", "healthz", "set_language"}
+PUBLIC_NAMES = {"login", "logout", "healthz", "set_language", "favicon"}
 FORM_DATA = {
     "version": "1",
     "reoffer": "on",
