@@ -9,7 +9,9 @@ class Company(models.Model):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), unique=True)
     reflex_code = models.CharField(
-        _("Reflex administration code"), max_length=20, unique=True,
+        _("Reflex administration code"),
+        max_length=20,
+        unique=True,
         help_text=_("The administration code of this company in Reflex 3000."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -34,7 +36,9 @@ ROLE_RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.CONSULTANT: 2}
 
 
 class Membership(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -43,7 +47,9 @@ class Membership(models.Model):
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
         constraints = [
-            models.UniqueConstraint(fields=["user", "company"], name="membership_user_company_unique"),
+            models.UniqueConstraint(
+                fields=["user", "company"], name="membership_user_company_unique"
+            ),
             models.CheckConstraint(
                 condition=models.Q(role__in=Role.values), name="membership_role_valid"
             ),

@@ -23,7 +23,7 @@ from portal.models import Membership, Role
 def get_membership(request: HttpRequest, company_slug: str) -> Membership:
     try:
         return Membership.objects.select_related("company").get(
-            user=request.user, company__slug=company_slug
+            user_id=request.user.pk, company__slug=company_slug
         )
     except Membership.DoesNotExist:
         raise Http404("No such company.") from None

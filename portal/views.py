@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -10,8 +11,12 @@ from django.views.decorators.http import require_GET
 from portal.models import Membership
 
 
-def _memberships(request: HttpRequest):  # type: ignore[no-untyped-def]
-    return Membership.objects.filter(user=request.user).select_related("company").order_by("company__name")
+def _memberships(request: HttpRequest) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(user_id=request.user.pk)
+        .select_related("company")
+        .order_by("company__name")
+    )
 
 
 @login_required

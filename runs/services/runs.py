@@ -12,7 +12,7 @@ from integrations.models import Integration
 from runs.models import LineStatus, Run, RunLine, RunStatus, Trigger
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 # Rows per INSERT: large enough to amortise round trips, small enough for SQLite's
 # variable limit and to keep memory flat on a 100,000-line batch.
@@ -32,7 +32,7 @@ def run_create(
     integration: Integration,
     trigger: Trigger,
     lines: Iterable[NewLine],
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     retry_of: Run | None = None,
     idempotency_key: str | None = None,
     body_hash: str = "",
@@ -53,7 +53,7 @@ def run_create(
             trigger=trigger,
             retry_of=retry_of,
             status=RunStatus.QUEUED,
-            created_by=created_by if created_by and created_by.is_authenticated else None,
+            created_by=created_by,
             idempotency_key=idempotency_key,
             body_hash=body_hash,
         )
