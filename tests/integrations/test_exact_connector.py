@@ -443,9 +443,12 @@ def test_account_guids_are_looked_up_once_and_cached(sim, relations):
     assert any(key.endswith(":account:D1001") for key in shared)
 
 
-def test_entry_numbers_become_exact_entry_numbers():
-    assert entry_number({"entry_number": "MEM2024-000001"}) == 2024000001
-    assert entry_number({"entry_number": "MEM-99999999999"}) is None
+def test_only_entry_numbers_that_are_numbers_become_exact_entry_numbers():
+    assert entry_number({"entry_number": "2024017"}) == 2024017
+    # Not derived from the digits: KAS2024-000001 would get the same number.
+    assert entry_number({"entry_number": "MEM2024-000001"}) is None
+    assert entry_number({"entry_number": "0042"}) is None
+    assert entry_number({"entry_number": "99999999999"}) is None
 
 
 def test_it_checks_the_connection(connector):

@@ -44,6 +44,28 @@ def wait_for(run: Run, done, *, timeout: float, worker=None, sweep: bool = True)
     )
 
 
+def every_kind(count: int) -> list[NewLine]:
+    """``count`` records of each kind; invoices name relations 0 … count-1, booked first."""
+    kinds = ("customer", "supplier", "sales_invoice", "purchase_invoice", "journal_entry")
+    made = []
+    for kind in kinds:
+        for n in range(count):
+            data = record(kind, n)
+            made.append(NewLine(kind=kind, identifier=identifier_of(kind, data), payload=data))
+    return made
+
+
+# Multivers' ledger key of a journal entry is its own counter (a second booking gets a
+# new one), so count every booking by the record's key in the body the package got.
+_MULTIVERS_KEYS = {
+    "Customer": "customerId",
+    "Supplier": "supplierId",
+    "CustomerInvoice": "invoiceId",
+    "SupplierInvoice": "invoiceId",
+    "FinTrans": "document",
+}
+
+
 def progress(run: Run) -> int:
     return run.lines.filter(status=LineStatus.SUCCEEDED).count()
 
@@ -55,6 +77,27 @@ def assert_booked_once(sim, run: Run) -> None:
     assert not run.lines.exclude(status=LineStatus.SUCCEEDED).exists(), list(
         run.lines.exclude(status=LineStatus.SUCCEEDED).values("identifier", "status", "message")[:5]
     )
+
+
+def test_lost_answers_of_every_kind_are_found_and_booked_once(
+    worker_factory, integration, multivers
+):
+    connected = connect(integration, multivers)
+    multivers.set_faults(drop_after_book_rate=0.2, seed=5)
+    worker = worker_factory("solo")
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=every_kind(8))
+
+    run = wait_for(run, lambda r: r.status == RunStatus.FINISHED, timeout=60, worker=worker)
+    assert (run.succeeded, run.failed, run.skipped) == (40, 0, 0)
+    assert run.lines.filter(message__startswith="Found in").exists()  # in doubt, then found
+    creates = Counter(
+        (b["entity"], str(b["body"][_MULTIVERS_KEYS[b["entity"]]]))
+        for b in multivers.ledger()
+        if not b.get("update")
+    )
+    assert max(creates.values()) == 1, [key for key, n in creates.items() if n > 1]
+    assert sum(creates.values()) == run.total
+    assert creates[("FinTrans", "MEM2025-000001")] == 1
 
 
 def test_a_killed_worker_leaves_every_line_booked_exactly_once(

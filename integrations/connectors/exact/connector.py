@@ -22,10 +22,19 @@ from integrations.connectors.base import (
 )
 from integrations.connectors.exact.errors import parse_exact_error
 from integrations.connectors.exact.forms import BASE_URLS, ExactCredentialsForm, ExactSettingsForm
-from integrations.connectors.exact.mapping import ENTITIES, entry_number, journal_code, to_exact
+from integrations.connectors.exact.mapping import (
+    ENTITIES,
+    ENTRY_KEY_FIELD,
+    entry_key,
+    to_exact,
+)
 
 # "In use: Document number": the entry is there already, not a data error.
 _IN_USE = re.compile(r"in use: document number|in gebruik: boekstuknummer", re.I)
+# "In use: Code": an account with this code is there already (created meanwhile).
+_CODE_IN_USE = re.compile(r"in use: code|in gebruik: code", re.I)
+# Where a general journal entry's lines are listed, each with the EntryID of its entry.
+_JOURNAL_LINES = "generaljournalentry/GeneralJournalEntryLines"
 _RELATIONS = frozenset({"customer", "supplier"})
 _REASON_PHRASES = frozenset(
     {
@@ -141,15 +150,26 @@ class ExactConnector(Connector):
     ) -> Outcome:
         body = self._body(kind, record, trail)
         found = self._account(record["code"], kind, trail)
-        if found is not None:
-            self._call(
-                "PUT", self._url(f"crm/Accounts(guid'{found}')"), kind=kind, trail=trail, json=body
-            )
-            return Outcome(Result.UPDATED, found, trail)
-        response = self._call("POST", self._url("crm/Accounts"), kind=kind, trail=trail, json=body)
-        account_id = str(_unwrap(response)["ID"])
-        self.cache.set(self._cache_key("account", record["code"]), account_id)
-        return Outcome(Result.BOOKED, account_id, trail)
+        if found is None:
+            try:
+                response = self._call(
+                    "POST", self._url("crm/Accounts"), kind=kind, trail=trail, json=body
+                )
+            except DeliveryError as err:
+                # Created meanwhile (an earlier offer whose answer was lost): update it.
+                if not (err.fault is Fault.DATA and _CODE_IN_USE.search(err.message)):
+                    raise
+                found = self._account(record["code"], kind, trail, cached=False)
+                if found is None:
+                    raise
+            else:
+                account_id = str(_unwrap(response)["ID"])
+                self.cache.set(self._cache_key("account", record["code"]), account_id)
+                return Outcome(Result.BOOKED, account_id, trail)
+        self._call(
+            "PUT", self._url(f"crm/Accounts(guid'{found}')"), kind=kind, trail=trail, json=body
+        )
+        return Outcome(Result.UPDATED, found, trail)
 
     def find_existing(self, kind: str, record: Mapping[str, Any]) -> str | None:
         if kind in _RELATIONS:
@@ -160,31 +180,38 @@ class ExactConnector(Connector):
             return None
 
     def _find(self, kind: str, record: Mapping[str, Any], trail: list[Exchange]) -> str | None:
-        """Look the entry up by what we wrote into it: YourRef, or the entry number."""
+        """Look the entry up by what we wrote into it: YourRef, or the entry number in
+        the Notes of its lines. Only by our own key, compared whole and exactly (Exact
+        compares without case): never a near match that could be another record."""
         if kind == "journal_entry":
-            number = entry_number(record)
-            if number is None:
-                return None
-            journal = journal_code(kind, record, self.settings)
-            where = f"EntryNumber eq {number} and JournalCode eq {_quote(journal)}"
+            key = entry_key(record)
+            path, field = _JOURNAL_LINES, ENTRY_KEY_FIELD
         else:
-            where = f"YourRef eq {_quote(record['invoice_number'])}"
-            if kind == "purchase_invoice":
-                # Supplier invoice numbers are only unique per supplier.
-                where += f" and Supplier eq guid'{self._guid('supplier', record['relation_code'], kind, trail)}'"
-        found = self._select(ENTITIES[kind].path, where, "EntryID", kind, trail)
-        return str(found[0]["EntryID"]) if found else None
+            key = str(record["invoice_number"])
+            path, field = ENTITIES[kind].path, "YourRef"
+        if not key:
+            return None
+        where = f"{field} eq {_quote(key)}"
+        if kind == "purchase_invoice":
+            # Supplier invoice numbers are only unique per supplier.
+            where += f" and Supplier eq guid'{self._guid('supplier', record['relation_code'], kind, trail)}'"
+        found = self._select(path, where, f"EntryID,{field}", kind, trail)
+        return next((str(row["EntryID"]) for row in found if str(row.get(field)) == key), None)
 
     # --- GUIDs of codes --------------------------------------------------------------
-    def _account(self, code: str, kind: str, trail: list[Exchange]) -> str | None:
+    def _account(
+        self, code: str, kind: str, trail: list[Exchange], *, cached: bool = True
+    ) -> str | None:
         try:
-            return self._guid("account", code, kind, trail)
+            return self._guid("account", code, kind, trail, cached=cached)
         except _NotInExact:
             return None
 
-    def _guid(self, what: str, code: str, kind: str, trail: list[Exchange]) -> str:
+    def _guid(
+        self, what: str, code: str, kind: str, trail: list[Exchange], *, cached: bool = True
+    ) -> str:
         key = self._cache_key(what, code)
-        guid = self.cache.get(key)
+        guid = self.cache.get(key) if cached else None
         if guid:
             return str(guid)
         path, _ = _LOOKUPS[what]

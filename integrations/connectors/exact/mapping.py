@@ -150,22 +150,41 @@ def _journal_entry(
         )
         if record.get("description") and "Description" not in out:
             out["Description"] = record["description"]
+        # The entry's own key, on every line: what the connector looks the entry up by.
+        out[ENTRY_KEY_FIELD] = entry_key(record)
         lines.append(out)
     body["GeneralJournalEntryLines"] = lines
     return body
 
 
-def entry_number(record: Mapping[str, Any]) -> int | None:
-    """Exact's EntryNumber for a journal entry: the digits of ours (``MEM2024-000001`` →
-    2024000001), or None when they do not fit Exact's Int32.
+# A general journal entry has no text field of its own (no YourRef, no Description on
+# the header), so our entry number travels in the ``Notes`` ("extra remarks") of each
+# of its lines, and the connector finds the entry with
+# ``GeneralJournalEntryLines?$filter=Notes eq '…'``.
+ENTRY_KEY_FIELD = "Notes"
 
-    A general journal entry has no text field to carry our number, and a number Exact
-    holds is one it refuses to book twice ("In use: Document number").
+
+def entry_key(record: Mapping[str, Any]) -> str:
+    """The journal entry's natural key as it is written into, and looked up in, Exact."""
+    return str(record.get("entry_number") or "").strip()
+
+
+def entry_number(record: Mapping[str, Any]) -> int | None:
+    """Exact's EntryNumber for a journal entry whose number *is* a number (``"2024017"`` →
+    2024017), else None and Exact numbers the entry itself.
+
+    Only an exact match is sent: deriving a number from ``MEM2024-000001`` would give
+    ``KAS2024-000001`` the same one, and Exact would refuse one entry for the other
+    ("In use: Document number"). A number Exact holds is one it refuses to book twice.
     """
-    digits = "".join(ch for ch in str(record.get("entry_number") or "") if ch.isdigit())
-    if not digits or int(digits) > _INT32_MAX:
+    text = entry_key(record)
+    if (
+        not (text.isascii() and text.isdigit())
+        or text != str(int(text))
+        or not 0 < int(text) <= _INT32_MAX
+    ):
         return None
-    return int(digits)
+    return int(text)
 
 
 def _gl_line(

@@ -27,6 +27,9 @@ from integrations.connectors.multivers.mapping import KINDS, canonical_path, to_
 
 # How Multivers says a record is there already ("Klant 1001 bestaat al.").
 _DUPLICATE = re.compile(r"bestaat al|al geboekt|al in gebruik|already exists", re.I)
+# ... and that the journal transaction number it handed out was taken meanwhile
+# ("Boekstuknummer '7' is al in gebruik in dagboek 'M'."): a race, not this record.
+_NUMBER_TAKEN = re.compile(r"boekstuknummer\b.*\bal in gebruik", re.I)
 _RELATIONS = frozenset({"customer", "supplier"})
 
 
@@ -89,6 +92,14 @@ class MultiversConnector(Connector):
         """The package says the record is there: update it, or report it as booked."""
         found = self._find(kind, record, trail)
         if found is None:
+            if _NUMBER_TAKEN.search(err.message):
+                # Another booking took the number between asking and posting: ask again.
+                raise DeliveryError(
+                    f"{self.label} gave the journal transaction number to another booking "
+                    f"meanwhile ({err.message}); the record will be offered again.",
+                    fault=Fault.TRANSIENT,
+                    exchanges=trail,
+                ) from err
             # Refused as a duplicate but not found by its key: let a person look.
             raise err
         if self.on_existing[kind] is OnExisting.SKIP:
@@ -100,22 +111,33 @@ class MultiversConnector(Connector):
         return self._find(kind, record, [])
 
     def _find(self, kind: str, record: Mapping[str, Any], trail: list[Exchange]) -> str | None:
+        """The record's id, looked up by its own key only (never a near match)."""
         endpoint = KINDS[kind].endpoint
         if kind == "journal_entry":
-            # Not confirmed on the real API: a list filtered on fields, as the simulator does.
-            query = {
-                "fiscalYear": str(record["fiscal_year"]),
-                "journalId": record["journal"],
-                "document": record["entry_number"],
-            }
-            response = self._call("GET", self._url(endpoint), kind=kind, trail=trail, params=query)
+            # FinTrans has no key of ours (journalTransaction is Multivers' own counter):
+            # the entry number rides in ``document``, and the look-up is by that alone, so
+            # a corrected date or journal cannot hide a booking. Not confirmed on the real
+            # API: a list filtered on a field, as the simulator does.
+            key = str(record["entry_number"])
+            response = self._call(
+                "GET", self._url(endpoint), kind=kind, trail=trail, params={"document": key}
+            )
             found = response.json()
-            return _fin_trans_id(found[0]) if found else None
+            rows = found if isinstance(found, list) else []
+            return next((_fin_trans_id(row) for row in rows if row.get("document") == key), None)
         key = record["code"] if kind in _RELATIONS else record["invoice_number"]
         response = self._call(
             "GET", self._url(endpoint, key), kind=kind, trail=trail, accept=(404,)
         )
-        return str(key) if response.status_code == 200 else None
+        if response.status_code != 200:
+            return None
+        if kind == "purchase_invoice":
+            # A supplier's invoice number is its own: another supplier's invoice with the
+            # same number is not this one.
+            supplier = _json(response).get(KINDS[kind].fields["relation_code"])
+            if str(supplier) != str(record["relation_code"]):
+                return None
+        return str(key)
 
     def _external_id(self, kind: str, record: Mapping[str, Any], response: httpx.Response) -> str:
         if kind == "journal_entry":

@@ -13,7 +13,14 @@ What a connector codes against (facts in ACCOUNTING_APIS.md; the simulator's cho
   ``$filter`` on ``YourRef``, ``EntryNumber``, ``InvoiceNumber`` (and any field, slower).
   A ``YourRef`` already booked (purchase: for the same supplier*), or an ``EntryNumber`` /
   ``InvoiceNumber`` used in the same journal, answers 400 "In use: Document number".
-  Lines come back as ``{"results": [...]}``*.
+  Lines come back as ``{"results": [...]}``*. Without an ``EntryNumber`` an entry gets the
+  journal's next number.
+* ``generaljournalentry/GeneralJournalEntryLines`` (read-only here): the lines of every
+  general journal entry, each with ``ID``, ``EntryID``, ``EntryNumber``, ``LineNumber`` and
+  the fields sent (``Notes``, ``Description``, ``GLAccount`` …); GET with ``$filter`` on
+  ``Notes`` or ``EntryID`` (and any field, slower), as the real entity allows. A general
+  journal entry has no text field of its own, so this is where a client finds an entry
+  by a reference it wrote into its lines.
 * Read-only: ``financial/GLAccounts``, ``vat/VATCodes``, ``financial/Journals``,
   ``hrm/Costcenters``.
 * POST answers 201; with ``Prefer: return=representation`` the body is ``{"d": record}``,
@@ -52,6 +59,7 @@ SERVICES = {
     "SalesEntries": "salesentry",
     "PurchaseEntries": "purchaseentry",
     "GeneralJournalEntries": "generaljournalentry",
+    "GeneralJournalEntryLines": "generaljournalentry",
     "GLAccounts": "financial",
     "VATCodes": "vat",
     "Journals": "financial",
@@ -69,6 +77,8 @@ class Division:
         self.entries = {
             name: odata.Table("YourRef", "EntryNumber", "InvoiceNumber") for name in KINDS
         }
+        # The lines of the general journal entries, as their own entity.
+        self.journal_lines = odata.Table("EntryID", "Notes")
         self.next_code = 1
         self.next_number: dict[str, int] = {}
 
@@ -116,7 +126,17 @@ class Division:
         number = int(body.get("EntryNumber") or self.next_number.get(journal, 1))
         self.next_number[journal] = max(self.next_number.get(journal, 1), number + 1)
         key = str(uuid.uuid4())
-        lines = [{**line, "ID": str(uuid.uuid4()), "EntryID": key} for line in body[kind.lines]]
+        lines = [
+            {
+                **line,
+                "ID": str(uuid.uuid4()),
+                "EntryID": key,
+                "EntryNumber": number,
+                "LineNumber": n,
+                "Division": self.number,
+            }
+            for n, line in enumerate(body[kind.lines], start=1)
+        ]
         total = sum(entries.amount(line.get("AmountFC")) or 0 for line in lines)
         row = {
             **body,
@@ -130,6 +150,9 @@ class Division:
             day = odata.to_date(body.get(kind.date_field)) or odata.to_date("2024-01-01")
             row[kind.date_field] = odata.from_date(day) if day else None
         table.add(row, key)
+        if resource == "GeneralJournalEntries":
+            for line in lines:
+                self.journal_lines.add(line, line["ID"])
         return 201, [], False, row
 
     @staticmethod
@@ -192,7 +215,12 @@ async def resource(request: Request) -> Response:
     return odata.error(405, "Method not allowed")
 
 
+_TABLES = ("Accounts", "GeneralJournalEntryLines", *KINDS)
+
+
 def _table(division: Division, name: str) -> odata.Table:
+    if name == "GeneralJournalEntryLines":
+        return division.journal_lines
     return division.accounts if name == "Accounts" else division.entries[name]
 
 
@@ -201,7 +229,7 @@ def _read(request: Request, division: Division, name: str, key: str | None) -> R
     conditions = odata.parse_filter(params.get("$filter", ""))
     if conditions is None:
         return odata.error(400, "Invalid: $filter")
-    if name not in ("Accounts", *KINDS):
+    if name not in _TABLES:
         return odata.listing(
             _reference_rows(name, conditions),
             str(request.url.remove_query_params(list(params))),

@@ -1,0 +1,273 @@
+"""In doubt: the package booked the record but its answer was lost. Over real HTTP.
+
+For every connector and every kind: the connection drops after the simulator booked
+the record, ``find_existing`` finds it by the record's own key (the id the ledger
+shows), and offering it again adds no second booking. Records are the examples Reflex
+sends, validated and normalised as the engine hands them to a connector.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from integrations.canonical import example_record, validate_record
+from integrations.connectors.base import Connector, DeliveryError, Fault, Result
+from integrations.connectors.exact.connector import ExactConnector
+from integrations.connectors.multivers.connector import MultiversConnector
+
+from .connector_support import connected, simulator
+
+KINDS = ("customer", "supplier", "sales_invoice", "purchase_invoice", "journal_entry")
+RELATIONS = frozenset({"customer", "supplier"})
+
+
+def _first_line(field: str) -> Callable[[dict[str, Any]], str]:
+    def key(body: dict[str, Any]) -> str:
+        return str(body["GeneralJournalEntryLines"][0].get(field, ""))
+
+    return key
+
+
+def _field(name: str) -> Callable[[dict[str, Any]], str]:
+    return lambda body: str(body.get(name, "")).strip()
+
+
+@dataclass(frozen=True)
+class Package:
+    connector: type[Connector]
+    settings: dict[str, Any]
+    knobs: dict[str, Any]
+    # kind → (the simulator's ledger entity, our natural key read from the body it got)
+    ledger: dict[str, tuple[str, Callable[[dict[str, Any]], str]]]
+
+
+PACKAGES = {
+    "multivers": Package(
+        MultiversConnector,
+        {"database": "MVL00001"},
+        {},
+        {
+            "customer": ("Customer", _field("customerId")),
+            "supplier": ("Supplier", _field("supplierId")),
+            "sales_invoice": ("CustomerInvoice", _field("invoiceId")),
+            "purchase_invoice": ("SupplierInvoice", _field("invoiceId")),
+            "journal_entry": ("FinTrans", _field("document")),
+        },
+    ),
+    "exact": Package(
+        ExactConnector,
+        {"division": 123456},
+        {"rate_limit_per_minute": 6000},
+        {
+            "customer": ("Account", _field("Code")),
+            "supplier": ("Account", _field("Code")),
+            "sales_invoice": ("SalesEntry", _field("YourRef")),
+            "purchase_invoice": ("PurchaseEntry", _field("YourRef")),
+            "journal_entry": ("GeneralJournalEntry", _first_line("Notes")),
+        },
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def sims():
+    with (
+        simulator("multivers") as multivers,
+        simulator("exact", **PACKAGES["exact"].knobs) as exact,
+    ):
+        yield {"multivers": multivers, "exact": exact}
+
+
+def record(kind: str, n: int, package: str, **fields: Any) -> dict[str, Any]:
+    """``example_record`` as the engine hands it to the connector: validated, normalised."""
+    valid, errors = validate_record(kind, example_record(kind, n, package=package) | fields)
+    assert valid is not None, errors
+    return valid
+
+
+def subject(kind: str, package: str, **fields: Any) -> dict[str, Any]:
+    # Relation 0 is booked by the fixture (the invoices name it); relation 1 is new.
+    return record(kind, 1 if kind in RELATIONS else 0, package, **fields)
+
+
+def connect(sims, package: str, connector_class: type[Connector] | None = None) -> Connector:
+    sim, spec = sims[package], PACKAGES[package]
+    sim.reset()
+    connector = connected(connector_class or spec.connector, sim.base_url, spec.settings)
+    for kind in ("customer", "supplier"):
+        connector.deliver(kind, record(kind, 0, package), idempotency_key="relation")
+    return connector
+
+
+def bookings(sim, package: str, kind: str, key: str) -> list[dict[str, Any]]:
+    """The creates (not updates) in the ledger of the record whose natural key is ``key``."""
+    entity, key_of = PACKAGES[package].ledger[kind]
+    return [
+        b
+        for b in sim.ledger()
+        if b["entity"] == entity and not b.get("update") and key_of(b["body"]) == key
+    ]
+
+
+def natural_key(kind: str, data: dict[str, Any]) -> str:
+    field = {"journal_entry": "entry_number"}.get(kind, "code" if kind in RELATIONS else "")
+    return str(data[field or "invoice_number"])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("package", list(PACKAGES))
+def test_a_booking_whose_answer_was_lost_is_found_and_not_booked_again(sims, package, kind):
+    sim = sims[package]
+    connector = connect(sims, package)
+    data = subject(kind, package)
+    key = natural_key(kind, data)
+
+    sim.set_faults(drop_after_book_rate=1)
+    try:
+        with pytest.raises(DeliveryError) as dropped:
+            connector.deliver(kind, data, idempotency_key="k")
+    finally:
+        sim.set_faults(drop_after_book_rate=0)
+    assert dropped.value.fault is Fault.IN_DOUBT, dropped.value.message
+    [booked] = bookings(sim, package, kind, key)
+
+    assert connector.find_existing(kind, data) == booked["id"]
+
+    again = connector.deliver(kind, data, idempotency_key="k")
+    expected = Result.UPDATED if kind in RELATIONS else Result.ALREADY_BOOKED
+    assert (again.result, again.external_id) == (expected, booked["id"])
+    assert len(bookings(sim, package, kind, key)) == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("package", list(PACKAGES))
+def test_a_record_never_booked_is_not_found(sims, package, kind):
+    connector = connect(sims, package)
+
+    assert connector.find_existing(kind, subject(kind, package)) is None
+
+
+@pytest.mark.parametrize("package", list(PACKAGES))
+def test_journal_entries_are_found_by_their_whole_number_only(sims, package):
+    """``KAS2025-000001`` is not ``MEM2025-000001``: same digits, another entry."""
+    sim = sims[package]
+    connector = connect(sims, package)
+    mem = subject("journal_entry", package)
+    kas = subject("journal_entry", package, entry_number="KAS2025-000001")
+    assert mem["entry_number"] == "MEM2025-000001"
+
+    first = connector.deliver("journal_entry", mem, idempotency_key="mem")
+    assert connector.find_existing("journal_entry", kas) is None
+    second = connector.deliver("journal_entry", kas, idempotency_key="kas")
+
+    assert (first.result, second.result) == (Result.BOOKED, Result.BOOKED)
+    assert first.external_id != second.external_id
+    assert connector.find_existing("journal_entry", mem) == first.external_id
+    assert connector.find_existing("journal_entry", kas) == second.external_id
+    assert (
+        connector.find_existing("journal_entry", mem | {"entry_number": "mem2025-000001"}) is None
+    )
+    entity = PACKAGES[package].ledger["journal_entry"][0]
+    assert Counter(b["entity"] for b in sim.ledger())[entity] == 2
+
+
+@pytest.mark.parametrize("package", list(PACKAGES))
+def test_a_journal_entry_is_found_after_its_date_or_journal_was_corrected(sims, package):
+    """The look-up is by the entry number alone, whatever else a correction changed."""
+    connector = connect(sims, package)
+    data = subject("journal_entry", package)
+    booked = connector.deliver("journal_entry", data, idempotency_key="k")
+
+    corrected = record("journal_entry", 0, package, entry_date="2026-01-15")
+    assert corrected["fiscal_year"] != data["fiscal_year"]
+
+    assert connector.find_existing("journal_entry", corrected) == booked.external_id
+
+
+def test_exact_numbers_a_numeric_entry_number_as_its_own_and_refuses_it_twice(sims):
+    sim = sims["exact"]
+    connector = connect(sims, "exact")
+    data = subject("journal_entry", "exact", entry_number="2025017")
+
+    booked = connector.deliver("journal_entry", data, idempotency_key="k")
+    entry = next(b for b in sim.ledger() if b["entity"] == "GeneralJournalEntry")
+
+    assert entry["body"]["EntryNumber"] == 2025017
+    assert connector.find_existing("journal_entry", data) == booked.external_id
+
+
+def test_an_exact_account_created_meanwhile_is_updated_not_refused(sims):
+    """Looked up, not there; another offer created it before this one posted."""
+
+    class LooksTooEarly(ExactConnector):
+        looked = 0
+
+        def _account(self, code, kind, trail, *, cached=True):
+            self.looked += 1
+            return None if self.looked == 1 else super()._account(code, kind, trail, cached=cached)
+
+    sim = sims["exact"]
+    connector = connect(sims, "exact")
+    data = subject("customer", "exact")
+    created = connector.deliver("customer", data, idempotency_key="k")
+    late = LooksTooEarly(
+        base_url=connector.base_url,
+        settings=connector.settings,
+        credentials=connector.credentials,
+        client=connector.client,
+    )
+
+    again = late.deliver("customer", data, idempotency_key="k")
+
+    assert (again.result, again.external_id) == (Result.UPDATED, created.external_id)
+    assert len(bookings(sim, "exact", "customer", data["code"])) == 1
+    assert sim.refused_duplicates()[-1]["key"] == data["code"]
+
+
+def test_a_multivers_transaction_number_taken_meanwhile_is_transient(sims):
+    """Not this record's duplicate but a race for Multivers' counter: offer it again."""
+
+    class StaleNumber(MultiversConnector):
+        def _next_transaction(self, kind, record, trail):
+            return 1  # handed out before another booking took it
+
+    sim = sims["multivers"]
+    connector = connect(sims, "multivers")
+    first = subject("journal_entry", "multivers")
+    connector.deliver("journal_entry", first, idempotency_key="k")
+    stale = StaleNumber(
+        base_url=connector.base_url,
+        settings=connector.settings,
+        credentials=connector.credentials,
+        client=connector.client,
+    )
+
+    with pytest.raises(DeliveryError) as raced:
+        stale.deliver(
+            "journal_entry",
+            subject("journal_entry", "multivers", entry_number="MEM2025-000002"),
+            idempotency_key="k",
+        )
+
+    assert raced.value.fault is Fault.TRANSIENT, raced.value.message
+    assert "al in gebruik" in raced.value.message
+    assert len(bookings(sim, "multivers", "journal_entry", "MEM2025-000002")) == 0
+
+
+def test_another_suppliers_invoice_with_the_same_number_is_not_this_one(sims):
+    connector = connect(sims, "multivers")
+    connector.deliver("supplier", record("supplier", 1, "multivers"), idempotency_key="s")
+    theirs = subject("purchase_invoice", "multivers")
+    connector.deliver("purchase_invoice", theirs, idempotency_key="k")
+    ours = theirs | {"relation_code": record("supplier", 1, "multivers")["code"]}
+
+    assert connector.find_existing("purchase_invoice", theirs) == theirs["invoice_number"]
+    assert connector.find_existing("purchase_invoice", ours) is None
+    with pytest.raises(DeliveryError) as refused:
+        connector.deliver("purchase_invoice", ours, idempotency_key="k")
+    assert refused.value.fault is Fault.DATA  # the package holds the number: a person decides
