@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
+from django.db import connections
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 
-from runs.models import DeliveryAttempt, LineEdit, LineStatus, Run, RunLine
+from integrations.selectors import open_failures
+from runs.models import DeliveryAttempt, Kind, LineEdit, LineStatus, Run, RunLine
+
+if TYPE_CHECKING:
+    from integrations.models import Integration
 
 # A record's earlier attempts shown on the line page; older ones are rarely of interest.
 HISTORY_LIMIT = 50
@@ -86,3 +95,187 @@ def run_open_failed_count(*, run: Run) -> int:
     return RunLine.objects.filter(
         run=run, status=LineStatus.FAILED, reoffered_in__isnull=True, resolved_at__isnull=True
     ).count()
+
+
+# --- records across runs and open failures (integration-wide screens) ----------------------
+
+# A search lists at most this many records, each with its latest offers.
+RECORDS_SHOWN = 50
+OFFERS_PER_RECORD = 10
+# Runs listed with lines ready for Retry; more than this is a sign of work left undone.
+MARKED_RUNS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class RecordOffers:
+    """One source record (kind + identifier) and the lines that offered it, newest run first."""
+
+    kind: str
+    identifier: str
+    lines: list[RunLine]
+    # In how many runs the record was offered in all; ``lines`` holds the latest few.
+    offered: int
+
+    @property
+    def kind_label(self) -> str:
+        return str(Kind(self.kind).label)
+
+    @property
+    def more(self) -> int:
+        return self.offered - len(self.lines)
+
+
+@dataclass(frozen=True)
+class RecordSearch:
+    records: list[RecordOffers]
+    # More records match than are listed: the user should type more of the identifier.
+    capped: bool
+
+
+@dataclass(frozen=True)
+class OpenFailuresPage:
+    lines: list[RunLine]
+    # (run number, position) to continue after, or None on the last page.
+    next_after: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class MarkedRun:
+    run_id: int
+    number: int
+    count: int
+
+
+def record_search(
+    *,
+    integration: Integration,
+    query: str,
+    limit: int = RECORDS_SHOWN,
+    offers_per_record: int = OFFERS_PER_RECORD,
+) -> RecordSearch:
+    """The integration's records whose identifier is ``query`` or starts with it: two queries.
+
+    The first finds the records, a range on ``line_identity`` (integration, kind,
+    identifier) per kind; the second their latest ``offers_per_record`` lines with the
+    total per record, by window functions over the same index.
+    """
+    matching = RunLine.objects.filter(
+        integration=integration, kind__in=Kind.values, identifier__startswith=query
+    )
+    if _sorts_by_code_point(matching.db):
+        # PostgreSQL uses an index for LIKE 'x%' only under the plain "C" collation; the
+        # same prefix as a range lets it seek on line_identity under C.UTF-8 too.
+        matching = matching.filter(identifier__gte=query)
+        if ord(query[-1]) < sys.maxunicode:
+            matching = matching.filter(identifier__lt=query[:-1] + chr(ord(query[-1]) + 1))
+    keys = list(
+        matching.order_by("kind", "identifier")
+        .values_list("kind", "identifier")
+        .distinct()[: limit + 1]
+    )
+    capped = len(keys) > limit
+    keys = keys[:limit]
+    if not keys:
+        return RecordSearch(records=[], capped=False)
+    wanted = Q()
+    for kind, identifier in keys:
+        wanted |= Q(kind=kind, identifier=identifier)
+    record = [F("kind"), F("identifier")]
+    lines = (
+        RunLine.objects.filter(wanted, integration=integration)
+        .annotate(
+            recency=Window(RowNumber(), partition_by=record, order_by=F("run__number").desc()),
+            offered=Window(Count("pk"), partition_by=record),
+        )
+        .filter(recency__lte=offers_per_record)
+        .select_related("run", "reoffered_in")
+        .defer("payload", "correction", "field_errors", "run__error", "run__idempotency_key")
+        .order_by("kind", "identifier", "-run__number")
+    )
+    grouped: dict[tuple[str, str], list[RunLine]] = {key: [] for key in keys}
+    for line in lines:
+        grouped[line.kind, line.identifier].append(line)
+    return RecordSearch(
+        records=[
+            RecordOffers(kind, identifier, found, found[0].offered)  # type: ignore[attr-defined]
+            for (kind, identifier), found in grouped.items()
+            if found
+        ],
+        capped=capped,
+    )
+
+
+# Collations that order text by code point, where "starts with x" is a range of x.
+_CODE_POINT_COLLATIONS = {"C", "POSIX", "C.UTF-8", "C.utf8"}
+
+
+@functools.cache
+def _sorts_by_code_point(alias: str) -> bool:
+    """Whether the database orders identifiers by code point (asked once per process).
+
+    A linguistic collation (en_US.UTF-8, ICU) ignores punctuation at first, so a prefix
+    is no range there: the search then keeps to LIKE alone, right but unindexed.
+    """
+    connection = connections[alias]
+    if connection.vendor == "sqlite":
+        return True  # BINARY: UTF-8 bytes, which sort as code points do
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        # datlocprovider "c" is libc (PostgreSQL 15+, Django's minimum); "i" is ICU.
+        cursor.execute(
+            "SELECT datlocprovider, datcollate FROM pg_database WHERE datname = current_database()"
+        )
+        locale_provider, collation = cursor.fetchone()
+    return locale_provider == "c" and collation in _CODE_POINT_COLLATIONS
+
+
+def _open_failures(integration: Integration) -> QuerySet[RunLine]:
+    # One definition of "open" for the summary and this screen (``line_open_failures``).
+    return open_failures(integration_ref=integration.pk)
+
+
+def open_failures_page(
+    *,
+    integration: Integration,
+    after: tuple[int, int] | None,
+    limit: int,
+) -> OpenFailuresPage:
+    """Open failed lines of every run, oldest run first, keyset-paginated on
+    (run number, position): one query however deep the page."""
+    lines = _open_failures(integration)
+    if after is not None:
+        number, position = after
+        lines = lines.filter(
+            Q(run__number__gt=number) | Q(run__number=number, position__gt=position)
+        )
+    rows = list(
+        lines.select_related("run")
+        .defer("payload", "correction", "field_errors", "run__error", "run__idempotency_key")
+        .order_by("run__number", "position")[: limit + 1]
+    )
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        return OpenFailuresPage(lines=rows[:limit], next_after=(last.run.number, last.position))
+    return OpenFailuresPage(lines=rows, next_after=None)
+
+
+def open_failures_count(*, integration: Integration) -> int:
+    return _open_failures(integration).count()
+
+
+def runs_with_marked_lines(
+    *, integration: Integration, limit: int = MARKED_RUNS_SHOWN
+) -> list[MarkedRun]:
+    """Runs whose open failed lines are marked for re-offer, oldest first: what Retry takes.
+
+    Retry makes one new run per old run, so the screen offers it run by run.
+    """
+    rows = (
+        _open_failures(integration)
+        .filter(reoffer=True)
+        .values("run_id", "run__number")
+        .annotate(count=Count("pk"))
+        .order_by("run__number")[:limit]
+    )
+    return [MarkedRun(row["run_id"], row["run__number"], row["count"]) for row in rows]

@@ -23,6 +23,8 @@ from runs.services.runs import NewLine, run_create
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+    from integrations.models import Integration
+
 
 class CorrectionError(Exception):
     """A change to a line that was refused; ``str()`` is the sentence for the user."""
@@ -198,14 +200,57 @@ def line_set_reoffer(*, line: RunLine, user: User, reoffer: bool) -> RunLine:
     return _refresh(line)
 
 
-def _open_lines(run: Run, line_ids: Iterable[int] | None = None) -> QuerySet[RunLine]:
-    """The run's open failed lines (of ``line_ids`` if given), locked, in run order."""
-    lines = RunLine.objects.select_for_update().filter(
-        run=run, status=LineStatus.FAILED, reoffered_in__isnull=True, resolved_at__isnull=True
+def _open(lines: QuerySet[RunLine], line_ids: Iterable[int] | None) -> QuerySet[RunLine]:
+    """The open failed lines among ``lines`` (of ``line_ids`` if given), locked."""
+    lines = lines.select_for_update().filter(
+        status=LineStatus.FAILED, reoffered_in__isnull=True, resolved_at__isnull=True
     )
     if line_ids is not None:
         lines = lines.filter(pk__in=list(line_ids))
-    return lines.order_by("position")
+    return lines
+
+
+def _open_lines(run: Run, line_ids: Iterable[int] | None = None) -> QuerySet[RunLine]:
+    """The run's open failed lines (of ``line_ids`` if given), locked, in run order."""
+    return _open(RunLine.objects.filter(run=run), line_ids).order_by("position")
+
+
+def _open_lines_of(integration: Integration, line_ids: Iterable[int]) -> QuerySet[RunLine]:
+    """The integration's open failed lines of ``line_ids``, locked, oldest run first."""
+    return _open(RunLine.objects.filter(integration=integration), line_ids).order_by(
+        "run_id", "position"
+    )
+
+
+def _mark_reoffer(open_lines: QuerySet[RunLine], user: User) -> int:
+    lines = list(open_lines.filter(reoffer=False))
+    LineEdit.objects.bulk_create(_reoffer_edit(line, user, True) for line in lines)
+    RunLine.objects.filter(pk__in=[line.pk for line in lines]).update(
+        reoffer=True, edited_by=user, edited_at=timezone.now(), version=F("version") + 1
+    )
+    return len(lines)
+
+
+def _resolve(open_lines: QuerySet[RunLine], user: User, reason: str) -> int:
+    reason = reason.strip()
+    if not reason:
+        raise ReasonRequired
+    now = timezone.now()
+    lines = list(open_lines)
+    LineEdit.objects.bulk_create(
+        LineEdit(line=line, user=user, action=LineEdit.Action.RESOLVE, new_value=reason)
+        for line in lines
+    )
+    RunLine.objects.filter(pk__in=[line.pk for line in lines]).update(
+        resolved_at=now,
+        resolved_by=user,
+        resolution=reason,
+        reoffer=False,
+        edited_by=user,
+        edited_at=now,
+        version=F("version") + 1,
+    )
+    return len(lines)
 
 
 def lines_reoffer(*, run: Run, line_ids: Iterable[int], user: User) -> int:
@@ -214,12 +259,7 @@ def lines_reoffer(*, run: Run, line_ids: Iterable[int], user: User) -> int:
     Ids of other runs, or of lines not open, are ignored. Returns how many were marked.
     """
     with transaction.atomic():
-        lines = list(_open_lines(run, line_ids).filter(reoffer=False))
-        LineEdit.objects.bulk_create(_reoffer_edit(line, user, True) for line in lines)
-        RunLine.objects.filter(pk__in=[line.pk for line in lines]).update(
-            reoffer=True, edited_by=user, edited_at=timezone.now(), version=F("version") + 1
-        )
-    return len(lines)
+        return _mark_reoffer(_open_lines(run, line_ids), user)
 
 
 def lines_resolve(*, run: Run, line_ids: Iterable[int], user: User, reason: str) -> int:
@@ -227,26 +267,28 @@ def lines_resolve(*, run: Run, line_ids: Iterable[int], user: User, reason: str)
 
     Resolved lines no longer count as open. Raises ReasonRequired without a reason.
     """
-    reason = reason.strip()
-    if not reason:
-        raise ReasonRequired
-    now = timezone.now()
     with transaction.atomic():
-        lines = list(_open_lines(run, line_ids))
-        LineEdit.objects.bulk_create(
-            LineEdit(line=line, user=user, action=LineEdit.Action.RESOLVE, new_value=reason)
-            for line in lines
-        )
-        RunLine.objects.filter(pk__in=[line.pk for line in lines]).update(
-            resolved_at=now,
-            resolved_by=user,
-            resolution=reason,
-            reoffer=False,
-            edited_by=user,
-            edited_at=now,
-            version=F("version") + 1,
-        )
-    return len(lines)
+        return _resolve(_open_lines(run, line_ids), user, reason)
+
+
+def integration_lines_reoffer(
+    *, integration: Integration, line_ids: Iterable[int], user: User
+) -> int:
+    """``lines_reoffer`` across the integration's runs (the open failures screen).
+
+    Ids of other integrations, or of lines not open, are ignored. Each line stays in
+    its own run: Retry then makes one new run per old run.
+    """
+    with transaction.atomic():
+        return _mark_reoffer(_open_lines_of(integration, line_ids), user)
+
+
+def integration_lines_resolve(
+    *, integration: Integration, line_ids: Iterable[int], user: User, reason: str
+) -> int:
+    """``lines_resolve`` across the integration's runs. Raises ReasonRequired without a reason."""
+    with transaction.atomic():
+        return _resolve(_open_lines_of(integration, line_ids), user, reason)
 
 
 def run_retry(*, run: Run, user: User) -> Run:

@@ -14,7 +14,8 @@ import io
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError
@@ -24,6 +25,9 @@ from integrations.canonical.messages import RECORD_PATH
 from integrations.models import Integration
 from runs.models import Run, Trigger
 from runs.services.runs import NewLine, run_create
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # CSV columns of an invoice's or entry's lines carry this prefix: ``line_amount``.
 LINE_PREFIX = "line_"
@@ -200,6 +204,23 @@ def _split_row(values: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str
     }, item
 
 
+# --- a file -------------------------------------------------------------------------------
+
+
+def records_from_file(*, name: str, content: bytes) -> list[tuple[int, Any]]:
+    """The records of an export file, read by its extension: ``.csv`` or ``.json``.
+
+    The same readers as the API's two endpoints; a consultant's upload of a file that
+    Reflex 3000 wrote (or a JSON batch) is checked exactly as if the ERP had sent it.
+    """
+    suffix = PurePath(name).suffix.lower()
+    if suffix == ".csv":
+        return records_from_csv(content)
+    if suffix == ".json":
+        return records_from_json(content)
+    raise IntakeError(400, "Upload the export as a .csv or a .json file.")
+
+
 # --- the batch ------------------------------------------------------------------------------
 
 
@@ -302,8 +323,13 @@ def intake_accept(
     records: list[tuple[int, Any]],
     idempotency_key: str | None,
     digest: str,
+    trigger: Trigger = Trigger.INTAKE,
+    created_by: User | None = None,
 ) -> IntakeResult:
-    """Store a valid batch as one queued run, or answer the run the key already made."""
+    """Store a valid batch as one queued run, or answer the run the key already made.
+
+    ``trigger`` and ``created_by`` tell a consultant's upload (``manual``) from the ERP's.
+    """
     if idempotency_key:
         earlier = _earlier(integration, idempotency_key, digest)
         if earlier is not None:
@@ -312,7 +338,8 @@ def intake_accept(
     try:
         run = run_create(
             integration=integration,
-            trigger=Trigger.INTAKE,
+            trigger=trigger,
+            created_by=created_by,
             lines=lines,
             idempotency_key=idempotency_key or None,
             body_hash=digest,

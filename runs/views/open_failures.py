@@ -1,0 +1,148 @@
+"""Open failures: every failed line of an integration nobody re-offered or resolved yet.
+
+The same bulk actions as run details (re-offer unchanged, resolve with a reason), across
+runs; Retry stays per run, since it makes one new run per old run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from integrations.models import Integration
+from integrations.views.screens import get_integration
+from portal.models import Membership, Role
+from portal.tenancy import company_view
+from runs.models import Run
+from runs.selectors import open_failures_count, open_failures_page, runs_with_marked_lines
+from runs.services.corrections import (
+    CorrectionError,
+    integration_lines_reoffer,
+    integration_lines_resolve,
+    run_retry,
+)
+from runs.views.requests import HtmxHttpRequest, authenticated
+
+LINES_PER_PAGE = 50
+
+
+def _after(request: HtmxHttpRequest) -> tuple[int, int] | None:
+    """``after=12-340``: continue after run #12, position 340."""
+    number, _dash, position = request.GET.get("after", "").partition("-")
+    if number.isdigit() and position.isdigit():
+        return int(number), int(position)
+    return None
+
+
+def _page_url(
+    membership: Membership, integration: Integration, after: tuple[int, int] | None = None
+) -> str:
+    url = reverse(
+        "open_failures",
+        kwargs={"company_slug": membership.company.slug, "integration_id": integration.pk},
+    )
+    if after is None:
+        return url
+    number, position = after
+    return f"{url}?{urlencode({'after': f'{number}-{position}'})}"
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+@company_view(Role.VIEWER)
+def open_failures(
+    request: HtmxHttpRequest, membership: Membership, integration_id: int
+) -> HttpResponse:
+    integration = get_integration(membership, integration_id)
+    after = _after(request)
+    page = open_failures_page(integration=integration, after=after, limit=LINES_PER_PAGE)
+    context: dict[str, Any] = {
+        "integration": integration,
+        "page": page,
+        "is_first_page": after is None,
+        "first_page_url": _page_url(membership, integration),
+        "next_page_url": (
+            _page_url(membership, integration, page.next_after) if page.next_after else None
+        ),
+        "can_edit": membership.allows(Role.EDITOR),
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "runs/open_failures.html#failures", context)
+    context["open_count"] = open_failures_count(integration=integration)
+    context["marked_runs"] = runs_with_marked_lines(integration=integration)
+    return render(request, "runs/open_failures.html", context)
+
+
+def _back(membership: Membership, integration: Integration) -> HttpResponse:
+    return redirect(_page_url(membership, integration))
+
+
+@require_POST
+@company_view(Role.EDITOR)
+def open_failures_bulk(
+    request: HtmxHttpRequest, membership: Membership, integration_id: int
+) -> HttpResponse:
+    """Re-offer the selected lines unchanged, or resolve them with a reason, whatever their run."""
+    integration = get_integration(membership, integration_id)
+    line_ids = [int(value) for value in request.POST.getlist("line") if value.isdigit()]
+    action = request.POST.get("action")
+    if action not in ("reoffer", "resolve"):
+        return HttpResponse(_("Unknown action."), status=400)
+    if not line_ids:
+        messages.warning(request, _("Select one or more failed lines first."))
+        return _back(membership, integration)
+    user = authenticated(request)
+    try:
+        if action == "reoffer":
+            count = integration_lines_reoffer(integration=integration, line_ids=line_ids, user=user)
+            text = ngettext(
+                "%(count)d line marked for re-offer.", "%(count)d lines marked for re-offer.", count
+            )
+        else:
+            count = integration_lines_resolve(
+                integration=integration,
+                line_ids=line_ids,
+                user=user,
+                reason=request.POST.get("reason", ""),
+            )
+            text = ngettext("%(count)d line resolved.", "%(count)d lines resolved.", count)
+    except CorrectionError as exc:
+        messages.error(request, str(exc))
+        return _back(membership, integration)
+    messages.success(request, text % {"count": count})
+    return _back(membership, integration)
+
+
+@require_POST
+@company_view(Role.EDITOR)
+def open_failures_retry(
+    request: HtmxHttpRequest, membership: Membership, integration_id: int
+) -> HttpResponse:
+    """Retry one run's marked lines and come back here, for the next run in the list."""
+    integration = get_integration(membership, integration_id)
+    run_id = request.POST.get("run", "")
+    run = get_object_or_404(Run, pk=int(run_id) if run_id.isdigit() else 0, integration=integration)
+    try:
+        new_run = run_retry(run=run, user=authenticated(request))
+    except CorrectionError as exc:
+        messages.warning(request, str(exc))
+        return _back(membership, integration)
+    messages.success(
+        request,
+        ngettext(
+            "Run #%(number)s started with %(count)d line.",
+            "Run #%(number)s started with %(count)d lines.",
+            new_run.total,
+        )
+        % {"number": new_run.number, "count": new_run.total},
+    )
+    return _back(membership, integration)
