@@ -42,10 +42,16 @@ class Run(models.Model):
     number = models.PositiveIntegerField(_("number"))
     trigger = models.CharField(_("trigger"), max_length=20, choices=Trigger.choices)
     retry_of = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="retries",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="retries",
         verbose_name=_("retry of"),
     )
-    status = models.CharField(_("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    status = models.CharField(
+        _("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED
+    )
     total = models.PositiveIntegerField(_("lines"), default=0)
     succeeded = models.PositiveIntegerField(_("succeeded"), default=0)
     failed = models.PositiveIntegerField(_("failed"), default=0)
@@ -68,14 +74,20 @@ class Run(models.Model):
         verbose_name = _("run")
         verbose_name_plural = _("runs")
         constraints = [
-            models.UniqueConstraint(fields=["integration", "number"], name="run_number_unique_per_integration"),
+            models.UniqueConstraint(
+                fields=["integration", "number"], name="run_number_unique_per_integration"
+            ),
             models.UniqueConstraint(
                 fields=["integration", "idempotency_key"],
                 condition=models.Q(idempotency_key__isnull=False),
                 name="run_idempotency_key_unique",
             ),
-            models.CheckConstraint(condition=models.Q(status__in=RunStatus.values), name="run_status_valid"),
-            models.CheckConstraint(condition=models.Q(trigger__in=Trigger.values), name="run_trigger_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=RunStatus.values), name="run_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(trigger__in=Trigger.values), name="run_trigger_valid"
+            ),
             models.CheckConstraint(
                 condition=models.Q(retry_of__isnull=True) | models.Q(trigger=Trigger.RETRY),
                 name="run_retry_of_only_for_retries",
@@ -116,7 +128,9 @@ class RunLine(models.Model):
     identifier = models.CharField(_("identifier"), max_length=100)
     # Exactly what was offered. Never changed afterwards: corrections go to `correction`.
     payload = models.JSONField(_("offered data"))
-    status = models.CharField(_("status"), max_length=20, choices=LineStatus.choices, default=LineStatus.PENDING)
+    status = models.CharField(
+        _("status"), max_length=20, choices=LineStatus.choices, default=LineStatus.PENDING
+    )
     message = models.TextField(_("message"), blank=True)
     field_errors = models.JSONField(_("field errors"), default=dict, blank=True)
     external_id = models.CharField(_("id in the package"), max_length=100, blank=True)
@@ -131,7 +145,11 @@ class RunLine(models.Model):
     correction = models.JSONField(_("correction"), null=True, blank=True)
     reoffer = models.BooleanField(_("re-offer"), default=False)
     reoffered_in = models.ForeignKey(
-        Run, on_delete=models.SET_NULL, null=True, blank=True, related_name="reoffered_lines",
+        Run,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reoffered_lines",
         verbose_name=_("re-offered in"),
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -151,19 +169,33 @@ class RunLine(models.Model):
         verbose_name = _("run line")
         verbose_name_plural = _("run lines")
         constraints = [
-            models.UniqueConstraint(fields=["run", "kind", "identifier"], name="line_unique_in_run"),
-            models.CheckConstraint(condition=models.Q(status__in=LineStatus.values), name="line_status_valid"),
-            models.CheckConstraint(condition=models.Q(kind__in=Kind.values), name="line_kind_valid"),
+            models.UniqueConstraint(
+                fields=["run", "kind", "identifier"], name="line_unique_in_run"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=LineStatus.values), name="line_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=Kind.values), name="line_kind_valid"
+            ),
         ]
         indexes = [
             # Run details: a run's lines in order, or only its failed ones.
             models.Index(fields=["run", "status", "position"], name="line_run_status"),
             models.Index(fields=["run", "position"], name="line_run_position"),
-            # Identity across runs: timeline, "already booked", open failures.
-            models.Index(fields=["integration", "kind", "identifier"], name="line_identity"),
+            # Identity across runs: timeline, "already booked", record search. Pattern
+            # operator classes let PostgreSQL seek on `identifier LIKE 'VF2025%'` under any
+            # collation (a plain index serves prefixes only under "C"); equality works too.
+            models.Index(
+                fields=["integration", "kind", "identifier"],
+                name="line_identity",
+                opclasses=["int8_ops", "varchar_pattern_ops", "varchar_pattern_ops"],
+            ),
             models.Index(
                 fields=["integration", "status"],
-                condition=models.Q(status="failed", reoffered_in__isnull=True, resolved_at__isnull=True),
+                condition=models.Q(
+                    status="failed", reoffered_in__isnull=True, resolved_at__isnull=True
+                ),
                 name="line_open_failures",
             ),
         ]
@@ -178,7 +210,11 @@ class RunLine(models.Model):
 
     @property
     def is_open_failure(self) -> bool:
-        return self.status == LineStatus.FAILED and self.reoffered_in_id is None and self.resolved_at is None
+        return (
+            self.status == LineStatus.FAILED
+            and self.reoffered_in_id is None
+            and self.resolved_at is None
+        )
 
 
 class DeliveryAttempt(models.Model):
@@ -218,7 +254,9 @@ class LineEdit(models.Model):
         RESOLVE = "resolve", _("Resolved")
 
     line = models.ForeignKey(RunLine, on_delete=models.CASCADE, related_name="edits")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     at = models.DateTimeField(auto_now_add=True)
     action = models.CharField(max_length=20, choices=Action.choices, default=Action.EDIT)
     field = models.CharField(max_length=200, blank=True)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db import connections
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
@@ -155,19 +152,13 @@ def record_search(
 ) -> RecordSearch:
     """The integration's records whose identifier is ``query`` or starts with it: two queries.
 
-    The first finds the records, a range on ``line_identity`` (integration, kind,
-    identifier) per kind; the second their latest ``offers_per_record`` lines with the
+    The first finds the records by a prefix seek on ``line_identity`` (integration, kind,
+    identifier; pattern operator classes, so any collation will do); the second their latest ``offers_per_record`` lines with the
     total per record, by window functions over the same index.
     """
     matching = RunLine.objects.filter(
         integration=integration, kind__in=Kind.values, identifier__startswith=query
     )
-    if _sorts_by_code_point(matching.db):
-        # PostgreSQL uses an index for LIKE 'x%' only under the plain "C" collation; the
-        # same prefix as a range lets it seek on line_identity under C.UTF-8 too.
-        matching = matching.filter(identifier__gte=query)
-        if ord(query[-1]) < sys.maxunicode:
-            matching = matching.filter(identifier__lt=query[:-1] + chr(ord(query[-1]) + 1))
     keys = list(
         matching.order_by("kind", "identifier")
         .values_list("kind", "identifier")
@@ -203,31 +194,6 @@ def record_search(
         ],
         capped=capped,
     )
-
-
-# Collations that order text by code point, where "starts with x" is a range of x.
-_CODE_POINT_COLLATIONS = {"C", "POSIX", "C.UTF-8", "C.utf8"}
-
-
-@functools.cache
-def _sorts_by_code_point(alias: str) -> bool:
-    """Whether the database orders identifiers by code point (asked once per process).
-
-    A linguistic collation (en_US.UTF-8, ICU) ignores punctuation at first, so a prefix
-    is no range there: the search then keeps to LIKE alone, right but unindexed.
-    """
-    connection = connections[alias]
-    if connection.vendor == "sqlite":
-        return True  # BINARY: UTF-8 bytes, which sort as code points do
-    if connection.vendor != "postgresql":
-        return False
-    with connection.cursor() as cursor:
-        # datlocprovider "c" is libc (PostgreSQL 15+, Django's minimum); "i" is ICU.
-        cursor.execute(
-            "SELECT datlocprovider, datcollate FROM pg_database WHERE datname = current_database()"
-        )
-        locale_provider, collation = cursor.fetchone()
-    return locale_provider == "c" and collation in _CODE_POINT_COLLATIONS
 
 
 def _open_failures(integration: Integration) -> QuerySet[RunLine]:
