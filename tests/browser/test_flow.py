@@ -63,7 +63,7 @@ def test_an_editor_corrects_failed_lines_and_retries_them(
     expect(page.get_by_role("heading", name="Integrations")).to_be_visible()
     card = page.locator("section.card", has_text="Accounting link — Multivers Online")
     expect(card).to_contain_text("Finished with errors")
-    expect(card.locator(".count-failed")).to_have_text("2")
+    expect(card.locator(".count-failed")).to_have_text("2 open failed lines")
     screens.shot("03-integrations")
     card.get_by_role("link", name="History").click()
 
