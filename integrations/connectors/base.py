@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlparse
 
 import httpx
 
@@ -90,6 +90,16 @@ class Outcome:
 class OnExisting(enum.StrEnum):
     SKIP = "skip"  # invoices, journal entries: never book twice
     UPDATE = "update"  # relations: bring the package up to date
+
+
+# What a package does with a record it already holds, unless a connector says otherwise.
+ON_EXISTING: Mapping[str, OnExisting] = {
+    "customer": OnExisting.UPDATE,
+    "supplier": OnExisting.UPDATE,
+    "sales_invoice": OnExisting.SKIP,
+    "purchase_invoice": OnExisting.SKIP,
+    "journal_entry": OnExisting.SKIP,
+}
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,11 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
+def hosts_of(base_urls: Collection[str]) -> tuple[str, ...]:
+    """The host names of a package's base URLs, for ``Connector.known_hosts``."""
+    return tuple(urlparse(url).hostname or "" for url in base_urls)
+
+
 @dataclass(frozen=True)
 class RateLimit:
     """The package's published limit for one company (shared by all workers)."""
@@ -180,7 +195,7 @@ class Connector:
     # Names of the non-secret settings and the secret credentials this package needs.
     settings_form: ClassVar[type[forms.Form]]
     credentials_form: ClassVar[type[forms.Form]]
-    on_existing: ClassVar[Mapping[str, OnExisting]]
+    on_existing: ClassVar[Mapping[str, OnExisting]] = ON_EXISTING
     rate_limit: ClassVar[RateLimit | None] = None
     # OAuth2 authorization-code flow, relative to the base URL.
     authorize_path: ClassVar[str] = ""

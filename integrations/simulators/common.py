@@ -20,6 +20,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, fields, replace
+from decimal import Decimal, InvalidOperation
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
@@ -331,6 +332,14 @@ def json_body(data: bytes) -> Any:
     try:
         return json.loads(data) if data else None
     except ValueError:
+        return None
+
+
+def amount(value: Any) -> Decimal | None:
+    """An amount from a request body (a missing one is 0); None when it is no number."""
+    try:
+        return Decimal(str(value if value is not None else 0))
+    except InvalidOperation:
         return None
 
 

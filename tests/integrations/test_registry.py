@@ -23,16 +23,6 @@ def fresh_registry():
     forget_discovered()
 
 
-def _install(tmp_path, monkeypatch, *, name: str, entry_points: str, module: str) -> None:
-    """A distribution as pip would leave it: a module and a *.dist-info with entry points."""
-    (tmp_path / f"{name}.py").write_text(textwrap.dedent(module))
-    info = tmp_path / f"{name}-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(textwrap.dedent(entry_points))
-    monkeypatch.syspath_prepend(str(tmp_path))
-
-
 MONEYBIRD = """
     from integrations.connectors.base import Connector
 
@@ -40,6 +30,22 @@ MONEYBIRD = """
         key = "moneybird"
         label = "Moneybird"
 """
+
+
+def _install(tmp_path, monkeypatch, *, name: str, key: str) -> None:
+    """A distribution as pip would leave it, offering MONEYBIRD's class under ``key``.
+
+    A module and a *.dist-info with the entry point; the registry forgets what it found.
+    """
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(MONEYBIRD))
+    info = tmp_path / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        f"[cloud_portal.connectors]\n{key} = {name}:MoneybirdConnector\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    forget_discovered()
 
 
 def test_it_finds_the_built_in_connectors():
@@ -64,17 +70,7 @@ def test_it_refuses_an_unknown_key():
 
 
 def test_it_finds_a_connector_of_another_installed_package(tmp_path, monkeypatch, fresh_registry):
-    _install(
-        tmp_path,
-        monkeypatch,
-        name="cloud_portal_moneybird",
-        module=MONEYBIRD,
-        entry_points="""
-            [cloud_portal.connectors]
-            moneybird = cloud_portal_moneybird:MoneybirdConnector
-        """,
-    )
-    forget_discovered()
+    _install(tmp_path, monkeypatch, name="cloud_portal_moneybird", key="moneybird")
 
     connector_class = get_connector_class("moneybird")
 
@@ -84,17 +80,7 @@ def test_it_finds_a_connector_of_another_installed_package(tmp_path, monkeypatch
 
 
 def test_another_package_cannot_take_a_built_in_key(tmp_path, monkeypatch, fresh_registry):
-    _install(
-        tmp_path,
-        monkeypatch,
-        name="cloud_portal_impostor",
-        module=MONEYBIRD,
-        entry_points="""
-            [cloud_portal.connectors]
-            exact = cloud_portal_impostor:MoneybirdConnector
-        """,
-    )
-    forget_discovered()
+    _install(tmp_path, monkeypatch, name="cloud_portal_impostor", key="exact")
 
     assert get_connector_class("exact").label == "Exact Online"
 

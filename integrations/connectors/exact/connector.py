@@ -11,23 +11,23 @@ import httpx
 
 from integrations.connectors.base import (
     Connector,
-    CredentialStore,
     DeliveryError,
     Exchange,
     Fault,
-    OnExisting,
     Outcome,
     RateLimit,
     Result,
+    hosts_of,
 )
 from integrations.connectors.exact.errors import parse_exact_error
-from integrations.connectors.exact.forms import BASE_URLS, ExactCredentialsForm, ExactSettingsForm
+from integrations.connectors.exact.forms import BASE_URLS, ExactSettingsForm
 from integrations.connectors.exact.mapping import (
     ENTITIES,
     ENTRY_KEY_FIELD,
     entry_key,
     to_exact,
 )
+from integrations.connectors.forms import OAuthClientForm
 
 # "In use: Document number": the entry is there already, not a data error.
 _IN_USE = re.compile(r"in use: document number|in gebruik: boekstuknummer", re.I)
@@ -76,34 +76,18 @@ class _NotInExact(Exception):
 class ExactConnector(Connector):
     key = "exact"
     label = "Exact Online"
-    known_hosts = tuple(urlparse(url).hostname or "" for url in BASE_URLS)
+    known_hosts = hosts_of(BASE_URLS)
     default_base_url = BASE_URLS[0]
     settings_form = ExactSettingsForm
-    credentials_form = ExactCredentialsForm
-    on_existing = {
-        "customer": OnExisting.UPDATE,
-        "supplier": OnExisting.UPDATE,
-        "sales_invoice": OnExisting.SKIP,
-        "purchase_invoice": OnExisting.SKIP,
-        "journal_entry": OnExisting.SKIP,
-    }
+    credentials_form = OAuthClientForm
     rate_limit = RateLimit(60, 60)
     extra_headers = {"Prefer": "return=representation"}
     authorize_path = "/api/oauth2/auth"
     token_path = "/api/oauth2/token"  # noqa: S105 - a URL path, not a secret
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        settings: Mapping[str, Any],
-        credentials: CredentialStore,
-        client: httpx.Client,
-        cache: Cache | None = None,
-    ) -> None:
-        super().__init__(
-            base_url=base_url, settings=settings, credentials=credentials, client=client
-        )
+    def __init__(self, *, cache: Cache | None = None, **connection: Any) -> None:
+        """``connection`` as for every connector; ``cache`` shares resolved GUIDs."""
+        super().__init__(**connection)
         self.cache: Cache = cache if cache is not None else _DictCache()
 
     def _url(self, path: str) -> str:

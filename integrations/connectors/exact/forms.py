@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from integrations.connectors.forms import base_url_field
+
 # One host per country; a division lives on the host of the country it was made in.
 BASE_URLS = (
     "https://start.exactonline.nl",
@@ -19,9 +21,7 @@ DEFAULT_GENERAL_JOURNAL = "90"
 
 
 class ExactSettingsForm(forms.Form):
-    base_url = forms.ChoiceField(
-        label=_("Country"), choices=[(url, url) for url in BASE_URLS], initial=BASE_URLS[0]
-    )
+    base_url = base_url_field(BASE_URLS, label=_("Country"))
     division = forms.IntegerField(
         label=_("Division"),
         min_value=1,
@@ -35,11 +35,4 @@ class ExactSettingsForm(forms.Form):
     )
     general_journal = forms.CharField(
         label=_("General journal"), max_length=10, initial=DEFAULT_GENERAL_JOURNAL, required=False
-    )
-
-
-class ExactCredentialsForm(forms.Form):
-    client_id = forms.CharField(label=_("Client id"), max_length=200)
-    client_secret = forms.CharField(
-        label=_("Client secret"), max_length=500, widget=forms.PasswordInput
     )

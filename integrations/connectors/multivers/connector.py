@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 import httpx
 
@@ -17,12 +17,10 @@ from integrations.connectors.base import (
     OnExisting,
     Outcome,
     Result,
+    hosts_of,
 )
-from integrations.connectors.multivers.forms import (
-    BASE_URLS,
-    MultiversCredentialsForm,
-    MultiversSettingsForm,
-)
+from integrations.connectors.forms import OAuthClientForm
+from integrations.connectors.multivers.forms import BASE_URLS, MultiversSettingsForm
 from integrations.connectors.multivers.mapping import KINDS, canonical_path, to_multivers
 
 # How Multivers says a record is there already ("Klant 1001 bestaat al.").
@@ -36,17 +34,10 @@ _RELATIONS = frozenset({"customer", "supplier"})
 class MultiversConnector(Connector):
     key = "multivers"
     label = "Multivers Online"
-    known_hosts = tuple(urlparse(url).hostname or "" for url in BASE_URLS)
+    known_hosts = hosts_of(BASE_URLS)
     default_base_url = BASE_URLS[0]
     settings_form = MultiversSettingsForm
-    credentials_form = MultiversCredentialsForm
-    on_existing = {
-        "customer": OnExisting.UPDATE,
-        "supplier": OnExisting.UPDATE,
-        "sales_invoice": OnExisting.SKIP,
-        "purchase_invoice": OnExisting.SKIP,
-        "journal_entry": OnExisting.SKIP,
-    }
+    credentials_form = OAuthClientForm
     authorize_path = "/OAuth/Authorize"
     token_path = "/OAuth/Token"  # noqa: S105 - a URL path, not a secret
     oauth_scope = "http://UNIT4.Multivers.API/Web/WebApi/*"

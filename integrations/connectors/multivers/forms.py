@@ -6,6 +6,8 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
+from integrations.connectors.forms import base_url_field
+
 # The hosts Unit4 serves the API on; the version is part of the address.
 BASE_URLS = (
     "https://api.online.unit4.nl/V22",
@@ -16,9 +18,7 @@ BASE_URLS = (
 
 
 class MultiversSettingsForm(forms.Form):
-    base_url = forms.ChoiceField(
-        label=_("API address"), choices=[(url, url) for url in BASE_URLS], initial=BASE_URLS[0]
-    )
+    base_url = base_url_field(BASE_URLS, label=_("API address"))
     database = forms.CharField(
         label=_("Administration (database code)"),
         max_length=16,
@@ -33,10 +33,3 @@ class MultiversSettingsForm(forms.Form):
 
     def clean_database(self) -> str:
         return self.cleaned_data["database"].strip().upper()
-
-
-class MultiversCredentialsForm(forms.Form):
-    client_id = forms.CharField(label=_("Client id"), max_length=200)
-    client_secret = forms.CharField(
-        label=_("Client secret"), max_length=500, widget=forms.PasswordInput
-    )

@@ -17,10 +17,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from integrations.simulators.common import amount
 from integrations.simulators.exact.odata import to_date
 
 DIVISIONS = {123456: "Demo BV", 654321: "Demo Holding BV"}
@@ -101,13 +102,6 @@ def as_guid(value: Any) -> str | None:
     try:
         return str(uuid.UUID(str(value)))
     except ValueError:
-        return None
-
-
-def amount(value: Any) -> Decimal | None:
-    try:
-        return Decimal(str(value if value is not None else 0))
-    except InvalidOperation:
         return None
 
 

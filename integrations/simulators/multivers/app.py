@@ -48,14 +48,13 @@ from integrations.simulators.common import (
 from integrations.simulators.multivers import rules
 from integrations.simulators.multivers.lookups import (
     accounts,
+    in_administration,
     journals,
     next_transaction,
     payment_conditions,
     vat_codes,
 )
-from integrations.simulators.multivers.lookups import administration as _administration
 from integrations.simulators.multivers.lookups import messages as _messages
-from integrations.simulators.multivers.lookups import not_found_db as _not_found_db
 from integrations.simulators.multivers.rules import Message, error
 from integrations.simulators.oauth import OAuthWording, oauth_routes
 
@@ -205,10 +204,9 @@ async def administrations(request: Request) -> Response:
     )
 
 
-async def create(request: Request) -> Response:
-    admin, entity = _administration(request), request.path_params["entity"]
-    if admin is None:
-        return _not_found_db(request)
+@in_administration
+async def create(request: Request, admin: Administration) -> Response:
+    entity = request.path_params["entity"]
     if entity not in ENTITIES:
         return _messages(404, error(f"Onbekende resource '{entity}'."))
     body = json_body(await request.body())
@@ -228,10 +226,9 @@ async def create(request: Request) -> Response:
     return JSONResponse(record, status_code=201)
 
 
-async def read(request: Request) -> Response:
-    admin, entity = _administration(request), request.path_params["entity"]
-    if admin is None:
-        return _not_found_db(request)
+@in_administration
+async def read(request: Request, admin: Administration) -> Response:
+    entity = request.path_params["entity"]
     if entity not in ENTITIES:
         return _messages(404, error(f"Onbekende resource '{entity}'."))
     records = admin.records[entity]
@@ -250,14 +247,9 @@ async def read(request: Request) -> Response:
     )
 
 
-async def update(request: Request) -> Response:
-    admin, entity, key = (
-        _administration(request),
-        request.path_params["entity"],
-        request.path_params["id"],
-    )
-    if admin is None:
-        return _not_found_db(request)
+@in_administration
+async def update(request: Request, admin: Administration) -> Response:
+    entity, key = request.path_params["entity"], request.path_params["id"]
     if entity not in ENTITIES or key not in admin.records[entity]:
         return _messages(404, error(f"{entity} '{key}' bestaat niet."))
     body = json_body(await request.body())

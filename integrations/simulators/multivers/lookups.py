@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from starlette.responses import JSONResponse, Response
@@ -23,13 +25,25 @@ def administration(request: Request) -> Administration | None:
     return request.app.state.administrations.get(request.path_params["db"])
 
 
-def not_found_db(request: Request) -> Response:
-    return messages(404, error(f"Administratie '{request.path_params['db']}' bestaat niet."))
+def in_administration(
+    view: Callable[[Request, Administration], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """The view, given the request's administration; Multivers' 404 when there is none."""
+
+    @functools.wraps(view)
+    async def checked(request: Request) -> Response:
+        admin = administration(request)
+        if admin is None:
+            return messages(
+                404, error(f"Administratie '{request.path_params['db']}' bestaat niet.")
+            )
+        return await view(request, admin)
+
+    return checked
 
 
-async def vat_codes(request: Request) -> Response:
-    if administration(request) is None:
-        return not_found_db(request)
+@in_administration
+async def vat_codes(request: Request, admin: Administration) -> Response:
     return JSONResponse(
         [
             {"vatCodeId": code, "description": text, "vatPercentage": pct}
@@ -38,9 +52,8 @@ async def vat_codes(request: Request) -> Response:
     )
 
 
-async def journals(request: Request) -> Response:
-    if administration(request) is None:
-        return not_found_db(request)
+@in_administration
+async def journals(request: Request, admin: Administration) -> Response:
     return JSONResponse(
         [
             {"journalId": code, "description": text, "journalType": kind}
@@ -49,9 +62,8 @@ async def journals(request: Request) -> Response:
     )
 
 
-async def accounts(request: Request) -> Response:
-    if administration(request) is None:
-        return not_found_db(request)
+@in_administration
+async def accounts(request: Request, admin: Administration) -> Response:
     year = request.path_params["year"]
     if not year.isdigit() or int(year) not in rules.FISCAL_YEARS:
         return messages(404, error(f"Boekjaar '{year}' bestaat niet."))
@@ -60,18 +72,15 @@ async def accounts(request: Request) -> Response:
     )
 
 
-async def payment_conditions(request: Request) -> Response:
-    if administration(request) is None:
-        return not_found_db(request)
+@in_administration
+async def payment_conditions(request: Request, admin: Administration) -> Response:
     return JSONResponse(
         [{"name": code, "value": text} for code, text in rules.PAYMENT_CONDITIONS.items()]
     )
 
 
-async def next_transaction(request: Request) -> Response:
-    admin = administration(request)
-    if admin is None:
-        return not_found_db(request)
+@in_administration
+async def next_transaction(request: Request, admin: Administration) -> Response:
     year, journal = (
         request.query_params.get("fiscalYear", ""),
         request.query_params.get("journalId", ""),

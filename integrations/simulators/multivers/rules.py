@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
+
+from integrations.simulators.common import amount
 
 ADMINISTRATIONS = {"MVL00001": "Demo BV", "MVL00002": "Demo Holding BV"}
 VAT_CODES = {
@@ -114,13 +116,6 @@ def parse_date(text: Any) -> dt.date | None:
         day, month, year = (int(part) for part in str(text).split("-"))
         return dt.date(year, month, day)
     except ValueError:
-        return None
-
-
-def amount(value: Any) -> Decimal | None:
-    try:
-        return Decimal(str(value if value is not None else 0))
-    except InvalidOperation:
         return None
 
 

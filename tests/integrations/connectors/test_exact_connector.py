@@ -1,8 +1,10 @@
-"""The Exact Online connector against the Exact simulator, over real HTTP."""
+"""What only the Exact Online connector does, against the Exact simulator, over real HTTP.
+
+What every connector does alike is in ``test_connectors.py``.
+"""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import httpx
@@ -11,69 +13,28 @@ import pytest
 from integrations.connectors.base import DeliveryError, Fault, Result
 from integrations.connectors.exact.connector import ExactConnector
 from integrations.connectors.exact.mapping import entry_number
-from integrations.connectors.memory_store import MemoryCredentialStore
 from integrations.http import build_client
 
-from .connector_support import connected, simulator
+from . import support
+from .support import (
+    PACKAGES,
+    connected,
+    customer,
+    invoice_line,
+    ledger_keys,
+)
 
-SETTINGS = {
-    "division": 123456,
-    "sales_journal": "70",
-    "purchase_journal": "60",
-    "general_journal": "90",
-}
-
-
-def customer(**fields):
-    return {
-        "code": "D1001",
-        "name": "Bakkerij De Vries B.V.",
-        "short_name": "DEVRIES",
-        "address_line1": "Dorpsstraat 1",
-        "postcode": "1234 AB",
-        "city": "Utrecht",
-        "country": "NL",
-        "email": "info@devries.nl",
-        "vat_number": "NL000099998B57",
-    } | fields
-
-
-def supplier(**fields):
-    return customer(code="C2001", name="Meelfabriek Noord B.V.", short_name="MEELNOORD") | fields
-
-
-def invoice_line(**fields):
-    return {
-        "gl_account": "8000",
-        "description": "Brood",
-        "amount": "100.00",
-        "vat_code": "1",
-        "cost_centre": "100",
-    } | fields
+PACKAGE = "exact"
+SETTINGS = PACKAGES[PACKAGE].settings
 
 
 def sales_invoice(**fields):
-    return {
-        "invoice_number": "VF2024-000001",
-        "relation_code": "D1001",
-        "invoice_date": "2024-03-15",
-        "due_date": "2024-04-14",
-        "journal": "70",
-        "fiscal_year": 2024,
-        "period": 3,
-        "description": "Factuur 1",
-        "lines": [invoice_line(), invoice_line(gl_account="8100", vat_code="2")],
-    } | fields
+    return support.sales_invoice(journal="70") | fields
 
 
 def purchase_invoice(**fields):
     lines = [invoice_line(gl_account="7000", vat_code="5", description="Meel")]
-    return (
-        sales_invoice(
-            invoice_number="IF2024-000001", relation_code="C2001", journal="60", lines=lines
-        )
-        | fields
-    )
+    return support.purchase_invoice(journal="60", lines=lines) | fields
 
 
 def journal_line(**fields):
@@ -86,65 +47,8 @@ def journal_line(**fields):
 
 
 def journal_entry(**fields):
-    return {
-        "entry_number": "MEM2024-000001",
-        "journal": "90",
-        "entry_date": "2024-03-31",
-        "fiscal_year": 2024,
-        "period": 3,
-        "description": "Verdeling kosten",
-        "lines": [journal_line(), journal_line(gl_account="1100", debit="0.00", credit="50.00")],
-    } | fields
-
-
-RECORDS = {
-    "customer": lambda: customer(code="D1002"),
-    "supplier": lambda: supplier(code="C2002"),
-    "sales_invoice": sales_invoice,
-    "purchase_invoice": purchase_invoice,
-    "journal_entry": journal_entry,
-}
-ENTITIES = {
-    "customer": "Account",
-    "supplier": "Account",
-    "sales_invoice": "SalesEntry",
-    "purchase_invoice": "PurchaseEntry",
-    "journal_entry": "GeneralJournalEntry",
-}
-
-
-@pytest.fixture(scope="module")
-def sim():
-    with simulator("exact", rate_limit_per_minute=6000) as running:
-        yield running
-
-
-@pytest.fixture
-def connector(sim) -> ExactConnector:
-    sim.reset()
-    return connected(ExactConnector, sim.base_url, SETTINGS)
-
-
-@pytest.fixture
-def relations(connector):
-    connector.deliver("customer", customer(), idempotency_key="c")
-    connector.deliver("supplier", supplier(), idempotency_key="s")
-    return connector
-
-
-def entity_keys(sim, entity):
-    return [b for b in sim.ledger() if b["entity"] == entity and not b.get("update")]
-
-
-@pytest.mark.parametrize("kind", list(RECORDS))
-def test_it_books_every_kind(sim, relations, kind):
-    before = len(entity_keys(sim, ENTITIES[kind]))
-
-    outcome = relations.deliver(kind, RECORDS[kind](), idempotency_key="k")
-
-    assert outcome.result is Result.BOOKED
-    assert len(entity_keys(sim, ENTITIES[kind])) == before + 1
-    assert relations.find_existing(kind, RECORDS[kind]()) == outcome.external_id
+    lines = [journal_line(), journal_line(gl_account="1100", debit="0.00", credit="50.00")]
+    return support.journal_entry(journal="90", lines=lines) | fields
 
 
 @pytest.mark.parametrize(
@@ -227,27 +131,6 @@ def test_an_unbalanced_entry_is_a_data_fault_although_exact_answers_500(relation
     assert "not balanced" in refused.value.field_errors["lines"]
 
 
-def test_an_existing_customer_is_updated(sim, relations):
-    outcome = relations.deliver(
-        "customer", customer(name="Bakkerij De Vries & Zn."), idempotency_key="k"
-    )
-
-    assert outcome.result is Result.UPDATED
-    assert [b["body"]["Name"] for b in sim.ledger() if b.get("update")] == [
-        "Bakkerij De Vries & Zn."
-    ]
-
-
-@pytest.mark.parametrize("kind", ["sales_invoice", "purchase_invoice", "journal_entry"])
-def test_a_booked_entry_is_not_booked_twice(sim, relations, kind):
-    first = relations.deliver(kind, RECORDS[kind](), idempotency_key="k")
-    again = relations.deliver(kind, RECORDS[kind](), idempotency_key="k")
-
-    assert again.result is Result.ALREADY_BOOKED
-    assert again.external_id == first.external_id
-    assert len(entity_keys(sim, ENTITIES[kind])) == 1
-
-
 class BlindFirstLookUp(ExactConnector):
     """Another worker books the entry between this one's look-up and its post."""
 
@@ -274,42 +157,7 @@ def test_in_use_from_a_race_is_already_booked(sim, relations):
     assert outcome.result is Result.ALREADY_BOOKED
     assert outcome.external_id == booked.external_id
     assert any("In use: Document number" in e.response_body for e in outcome.exchanges)
-    assert len(entity_keys(sim, "SalesEntry")) == 1
-
-
-def test_a_lost_answer_is_in_doubt_and_then_found(sim, relations):
-    sim.set_faults(drop_after_book_rate=1)
-    with pytest.raises(DeliveryError) as dropped:
-        relations.deliver("sales_invoice", sales_invoice(), idempotency_key="k")
-    sim.set_faults(drop_after_book_rate=0)
-
-    assert dropped.value.fault is Fault.IN_DOUBT
-    assert relations.find_existing("sales_invoice", sales_invoice()) is not None
-    assert (
-        relations.deliver("sales_invoice", sales_invoice(), idempotency_key="k").result
-        is Result.ALREADY_BOOKED
-    )
-    assert len(entity_keys(sim, "SalesEntry")) == 1
-
-
-@pytest.mark.parametrize("form", ["seconds", "http-date"])
-def test_429_is_transient_with_its_retry_after(sim, connector, form):
-    sim.set_faults(burst_429=1, retry_after_format=form, retry_after_seconds=45)
-
-    with pytest.raises(DeliveryError) as limited:
-        connector.deliver("customer", customer(), idempotency_key="k")
-
-    assert limited.value.fault is Fault.TRANSIENT
-    assert 43 <= limited.value.retry_after <= 46
-
-
-def test_a_bare_5xx_is_transient(sim, connector):
-    sim.set_faults(error_rate=1)
-
-    with pytest.raises(DeliveryError) as failed:
-        connector.deliver("customer", customer(), idempotency_key="k")
-
-    assert failed.value.fault is Fault.TRANSIENT
+    assert len(ledger_keys(sim, "SalesEntry")) == 1
 
 
 def test_a_timeout_before_anything_was_booked_is_transient(sim, relations):
@@ -335,65 +183,6 @@ def test_the_wrong_division_stops_the_run(sim):
     assert refused.value.message.startswith("Exact Online refused the login: ")
     assert "WrongDivision" in refused.value.message
     assert refused.value.message.endswith("reconnect the integration.")
-
-
-def test_revoked_credentials_stop_the_run(sim, connector):
-    sim.set_faults(revoke_tokens=True)
-
-    with pytest.raises(DeliveryError) as refused:
-        connector.deliver("customer", customer(), idempotency_key="k")
-
-    assert refused.value.fault is Fault.RUN
-
-
-def test_an_expired_token_is_renewed_and_the_old_refresh_token_dies(sim, connector):
-    old = connector.credentials.load()
-    sim.set_faults(token_ttl=1)
-    connector._renew(old["access_token"], [])
-    time.sleep(1.1)
-
-    assert connector.deliver("customer", customer(), idempotency_key="k").result is Result.BOOKED
-    assert connector.credentials.rotations >= 2
-
-    replay = ExactConnector(
-        base_url=sim.base_url,
-        settings=SETTINGS,
-        credentials=MemoryCredentialStore(**(old | {"expires_at": 0})),
-        client=build_client(base_url=sim.base_url),
-    )
-    with pytest.raises(DeliveryError) as refused:
-        replay.find_existing("customer", customer())
-    assert refused.value.fault is Fault.RUN
-
-
-def test_two_workers_renewing_at_once_make_one_token_call(sim, connector):
-    store = connector.credentials
-    store._credentials["expires_at"] = 0  # both see an expired token
-    before = sim.stats()["token_calls"]
-    start = threading.Barrier(2)
-    errors = []
-
-    def work(n):
-        worker = ExactConnector(
-            base_url=sim.base_url,
-            settings=SETTINGS,
-            credentials=store,
-            client=build_client(base_url=sim.base_url),
-        )
-        start.wait()
-        try:
-            worker.find_existing("customer", customer(code=f"X{n}"))
-        except DeliveryError as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-
-    assert errors == []
-    assert sim.stats()["token_calls"] - before == 1
 
 
 def test_it_reads_the_minutely_rate_limit_headers(sim, connector):

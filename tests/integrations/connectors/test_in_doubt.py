@@ -9,114 +9,23 @@ sends, validated and normalised as the engine hands them to a connector.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
-from integrations.canonical import example_record, validate_record
-from integrations.connectors.base import Connector, DeliveryError, Fault, Result
+from integrations.connectors.base import DeliveryError, Fault, Result
 from integrations.connectors.exact.connector import ExactConnector
 from integrations.connectors.multivers.connector import MultiversConnector
 
-from .connector_support import connected, simulator
-
-KINDS = ("customer", "supplier", "sales_invoice", "purchase_invoice", "journal_entry")
-RELATIONS = frozenset({"customer", "supplier"})
-
-
-def _first_line(field: str) -> Callable[[dict[str, Any]], str]:
-    def key(body: dict[str, Any]) -> str:
-        return str(body["GeneralJournalEntryLines"][0].get(field, ""))
-
-    return key
-
-
-def _field(name: str) -> Callable[[dict[str, Any]], str]:
-    return lambda body: str(body.get(name, "")).strip()
-
-
-@dataclass(frozen=True)
-class Package:
-    connector: type[Connector]
-    settings: dict[str, Any]
-    knobs: dict[str, Any]
-    # kind → (the simulator's ledger entity, our natural key read from the body it got)
-    ledger: dict[str, tuple[str, Callable[[dict[str, Any]], str]]]
-
-
-PACKAGES = {
-    "multivers": Package(
-        MultiversConnector,
-        {"database": "MVL00001"},
-        {},
-        {
-            "customer": ("Customer", _field("customerId")),
-            "supplier": ("Supplier", _field("supplierId")),
-            "sales_invoice": ("CustomerInvoice", _field("invoiceId")),
-            "purchase_invoice": ("SupplierInvoice", _field("invoiceId")),
-            "journal_entry": ("FinTrans", _field("document")),
-        },
-    ),
-    "exact": Package(
-        ExactConnector,
-        {"division": 123456},
-        {"rate_limit_per_minute": 6000},
-        {
-            "customer": ("Account", _field("Code")),
-            "supplier": ("Account", _field("Code")),
-            "sales_invoice": ("SalesEntry", _field("YourRef")),
-            "purchase_invoice": ("PurchaseEntry", _field("YourRef")),
-            "journal_entry": ("GeneralJournalEntry", _first_line("Notes")),
-        },
-    ),
-}
-
-
-@pytest.fixture(scope="module")
-def sims():
-    with (
-        simulator("multivers") as multivers,
-        simulator("exact", **PACKAGES["exact"].knobs) as exact,
-    ):
-        yield {"multivers": multivers, "exact": exact}
-
-
-def record(kind: str, n: int, package: str, **fields: Any) -> dict[str, Any]:
-    """``example_record`` as the engine hands it to the connector: validated, normalised."""
-    valid, errors = validate_record(kind, example_record(kind, n, package=package) | fields)
-    assert valid is not None, errors
-    return valid
-
-
-def subject(kind: str, package: str, **fields: Any) -> dict[str, Any]:
-    # Relation 0 is booked by the fixture (the invoices name it); relation 1 is new.
-    return record(kind, 1 if kind in RELATIONS else 0, package, **fields)
-
-
-def connect(sims, package: str, connector_class: type[Connector] | None = None) -> Connector:
-    sim, spec = sims[package], PACKAGES[package]
-    sim.reset()
-    connector = connected(connector_class or spec.connector, sim.base_url, spec.settings)
-    for kind in ("customer", "supplier"):
-        connector.deliver(kind, record(kind, 0, package), idempotency_key="relation")
-    return connector
-
-
-def bookings(sim, package: str, kind: str, key: str) -> list[dict[str, Any]]:
-    """The creates (not updates) in the ledger of the record whose natural key is ``key``."""
-    entity, key_of = PACKAGES[package].ledger[kind]
-    return [
-        b
-        for b in sim.ledger()
-        if b["entity"] == entity and not b.get("update") and key_of(b["body"]) == key
-    ]
-
-
-def natural_key(kind: str, data: dict[str, Any]) -> str:
-    field = {"journal_entry": "entry_number"}.get(kind, "code" if kind in RELATIONS else "")
-    return str(data[field or "invoice_number"])
+from .support import (
+    KINDS,
+    PACKAGES,
+    RELATIONS,
+    bookings,
+    connect,
+    natural_key,
+    record,
+    subject,
+)
 
 
 @pytest.mark.parametrize("kind", KINDS)
