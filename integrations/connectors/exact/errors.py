@@ -81,7 +81,9 @@ def field_of(kind: str, message: str, sent: dict[str, Any]) -> str | None:
 
 def _line_field(field: str, message: str, sent: dict[str, Any]) -> str:
     """``lines.N.field`` when one line can be told apart, else ``lines``."""
-    lines = next((sent[key] for key in _LINES_KEYS if isinstance(sent.get(key), list)), [])
+    lines: list[Any] = next(
+        (sent[key] for key in _LINES_KEYS if isinstance(sent.get(key), list)), []
+    )
     if len(lines) == 1:
         return f"lines.0.{field}"
     theirs = _LINE_FIELD_IN_BODY[field]

@@ -35,7 +35,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from integrations.simulators.common import (
     Faults,
@@ -318,7 +318,7 @@ def _classify(path: str) -> tuple[str, str]:
 POLICY = Policy(
     classify=_classify,
     error_body=odata.error_body,
-    unauthorized_body=odata.error(401, "Unauthorized").body,
+    unauthorized_body=bytes(odata.error(401, "Unauthorized").body),
     rate_limit_headers=True,
 )
 
@@ -326,7 +326,7 @@ POLICY = Policy(
 def create_app(**knobs: Any) -> Starlette:
     """A fresh Exact Online simulator; ``knobs`` are :class:`Faults` fields (its defaults)."""
     sim = Simulator(Faults(**{**DEFAULTS, **knobs}))
-    routes = [
+    routes: list[BaseRoute] = [
         *oauth_routes(
             OAuthWording("/api/oauth2/auth", "/api/oauth2/token", "Old refresh token used.")
         ),

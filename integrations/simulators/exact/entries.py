@@ -160,7 +160,7 @@ def _relation_messages(relation: str, value: Any, accounts: dict[str, dict[str, 
 
 
 def _year_messages(kind: EntryKind, body: dict[str, Any]) -> list[str]:
-    years = [
+    years: list[Any] = [
         body.get(name)
         for name in ("ReportingYear", "FinancialYear")
         if body.get(name) not in (None, "")

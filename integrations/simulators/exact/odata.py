@@ -22,7 +22,7 @@ def error(status: int, *messages: str) -> JSONResponse:
 
 
 def error_body(message: str) -> bytes:
-    return error(500, message).body
+    return bytes(error(500, message).body)
 
 
 def norm(value: Any) -> str:

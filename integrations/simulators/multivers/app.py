@@ -297,7 +297,7 @@ def _classify(path: str) -> tuple[str, str]:
 
 
 def _error_body(message: str) -> bytes:
-    return JSONResponse({"messages": [{"message": message, "messageType": "Error"}]}).body
+    return bytes(JSONResponse({"messages": [{"message": message, "messageType": "Error"}]}).body)
 
 
 POLICY = Policy(
