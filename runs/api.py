@@ -21,11 +21,12 @@ from runs.models import Run
 from runs.services.intake import (
     IntakeError,
     body_hash,
+    body_spool,
     check_size,
     intake_accept,
     lines_page,
     records_from_csv,
-    records_from_json,
+    records_from_json_stream,
 )
 
 MAX_PAGE = 5000
@@ -159,15 +160,18 @@ def _idempotency_key(request: HttpRequest) -> str | None:
 )
 def run_intake(request: HttpRequest):  # type: ignore[no-untyped-def]
     """Validate the whole batch and store it as one queued run (201), or refuse it whole."""
-    check_size(int(request.META.get("CONTENT_LENGTH") or 0))
-    body = request.body
-    check_size(len(body))
-    result = intake_accept(
-        integration=request.auth,
-        records=records_from_json(body),
-        idempotency_key=_idempotency_key(request),
-        digest=body_hash(body),
-    )
+    idempotency_key = _idempotency_key(request)
+    # Not request.body: the body is read in pieces into a spool and its records are
+    # parsed one at a time, so a large batch is not held as bytes, text and objects at
+    # once (see runs.services.intake.records_from_json_stream).
+    body, digest = body_spool(request, int(request.META.get("CONTENT_LENGTH") or 0))
+    with body:
+        result = intake_accept(
+            integration=request.auth,
+            records=records_from_json_stream(body),
+            idempotency_key=idempotency_key,
+            digest=digest,
+        )
     return _created(request, result.run, result.created)
 
 
