@@ -9,7 +9,7 @@ Invoice and journal lines are named ``lines-<n>-<field>``, one row of inputs a l
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import QueryDict
@@ -39,14 +39,29 @@ class Input:
     spec: FieldSpec | None = None
     # The record's key in Reflex 3000 (debtor or invoice number): shown, never edited.
     is_key: bool = False
+    # Worked out once here rather than in the template, where every ``field.spec.help``
+    # is two lookups and a translation, for each of the form's inputs (see __post_init__).
+    required: bool = field(init=False)
+    help: str = field(init=False)
+    input_mode: str = field(init=False)
+    placeholder: str = field(init=False)
+    # The ids aria-describedby names: the error, the help, both or none.
+    described_by: str = field(init=False)
 
-    @property
-    def input_mode(self) -> str:
-        return _INPUT_MODES.get(self.spec.type, "text") if self.spec else "text"
-
-    @property
-    def placeholder(self) -> str:
-        return _PLACEHOLDERS.get(self.spec.type, "") if self.spec else ""
+    def __post_init__(self) -> None:
+        spec = self.spec
+        facts = {
+            "required": bool(spec and spec.required),
+            "help": str(spec.help) if spec and spec.help else "",
+            "input_mode": _INPUT_MODES.get(spec.type, "text") if spec else "text",
+            "placeholder": _PLACEHOLDERS.get(spec.type, "") if spec else "",
+        }
+        ids = [f"f-{self.name}-error"] if self.error else []
+        if facts["help"]:
+            ids.append(f"f-{self.name}-help")
+        facts["described_by"] = " ".join(ids)
+        for name, value in facts.items():
+            object.__setattr__(self, name, value)  # frozen: set once, here
 
 
 @dataclass(frozen=True)
