@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -51,13 +51,21 @@ def idempotency_key(integration_id: int, kind: str, identifier: str, data: Any) 
     return "cp-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
-def _claimable(run: Run, kinds: Collection[str], now: datetime) -> Q:
-    due = Q(status=LineStatus.PENDING) & (
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    )
-    expired = Q(status=LineStatus.DELIVERING, lease_until__lt=now)
+def _claimable(run: Run, kinds: Collection[str]) -> Q:
     # integration_id is checked too: a line is only ever offered through its own integration.
-    return Q(run=run, integration_id=run.integration_id, kind__in=kinds) & (due | expired)
+    return Q(run=run, integration_id=run.integration_id, kind__in=kinds)
+
+
+_CLAIMED_COLUMNS = (
+    "id",
+    "position",
+    "kind",
+    "identifier",
+    "payload",
+    "correction",
+    "attempts",
+    "status",
+)
 
 
 def lines_claim(*, run: Run, kinds: Collection[str], limit: int, lease_seconds: float) -> list[Job]:
@@ -66,24 +74,26 @@ def lines_claim(*, run: Run, kinds: Collection[str], limit: int, lease_seconds: 
     PostgreSQL: the rows are locked with ``FOR UPDATE SKIP LOCKED`` so two workers
     never claim the same line and never wait for each other. SQLite: the transaction
     is IMMEDIATE (settings), so the select and the update run under the write lock.
+
+    Lines in doubt (``delivering`` past their lease) come first, then due ``pending``
+    ones, each in order of position. Two queries, each with one ``status`` equal to a
+    value: both seek on the (run, status, position) index and read only lines of that
+    status. One query with ``status = … OR status = …`` walks the run's lines by
+    position and filters out every finished one, so each claim read more of them than
+    the last (11 ms per claim halfway through a run of 10,000 lines).
     """
     now = timezone.now()
     with transaction.atomic():
-        rows = RunLine.objects.filter(_claimable(run, kinds, now)).order_by("position")
+        lines = RunLine.objects.filter(_claimable(run, kinds)).order_by("position")
         if connection.features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True, of=("self",))
-        picked = list(
-            rows.values_list(
-                "id",
-                "position",
-                "kind",
-                "identifier",
-                "payload",
-                "correction",
-                "attempts",
-                "status",
-            )[:limit]
-        )
+            lines = lines.select_for_update(skip_locked=True, of=("self",))
+        expired = lines.filter(status=LineStatus.DELIVERING, lease_until__lt=now)
+        picked = list(expired.values_list(*_CLAIMED_COLUMNS)[:limit])
+        if len(picked) < limit:
+            due = lines.filter(status=LineStatus.PENDING).filter(
+                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+            )
+            picked += due.values_list(*_CLAIMED_COLUMNS)[: limit - len(picked)]
         if not picked:
             return []
         RunLine.objects.filter(id__in=[row[0] for row in picked]).update(

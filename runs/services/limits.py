@@ -16,6 +16,7 @@ Two things live here:
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 import time
@@ -40,6 +41,9 @@ RESET_MARGIN = 0.05
 MAX_NAP = 0.5
 # State of an idle integration is forgotten after a day.
 STATE_TTL_SECONDS = 86_400
+# Without a declared rate, how stale this process's copy of the shared state may be
+# (see ``_FreeGate``): a pause another worker stored is honoured at most this late.
+FREE_RECHECK_SECONDS = 0.25
 
 
 class RateLimitWait(Exception):
@@ -85,6 +89,11 @@ class PacerState:
         if newer_window or (abs(reset_at - self.reset_at) <= 0.5 and seq >= self.observed_seq):
             self.remaining, self.reset_at, self.observed_seq = remaining, reset_at, seq
 
+    def free(self, now: float) -> bool:
+        """True when, without a declared rate, ``admit`` would let any call go at once."""
+        window = self.remaining >= 0 and self.reset_at > now
+        return self.blocked_until <= now and self.tat <= now and not window
+
 
 class _LocalPacer:
     """Process-local state, for the embedded default (one worker process)."""
@@ -100,6 +109,10 @@ class _LocalPacer:
     def observe(self, remaining: int, reset_at: float, seq: int) -> None:
         with self._lock:
             self._state.observe(remaining, reset_at, seq)
+
+    def peek(self) -> PacerState:
+        with self._lock:
+            return dataclasses.replace(self._state)
 
 
 # The same algorithm as PacerState, in one atomic step on the Redis server. Numbers
@@ -175,9 +188,68 @@ class _RedisPacer:
             args=[remaining, reset_at, seq, RESET_MARGIN, STATE_TTL_SECONDS],
         )
 
+    def peek(self) -> PacerState:
+        """The shared state as it is now: one plain HMGET, nothing changed."""
+        names = ("tat", "seq", "remaining", "reset_at", "observed_seq", "blocked_until")
+        values = _redis().hmget(self._key, names)
+        state = PacerState()
+        for name, value in zip(names, values, strict=True):
+            if value is not None:
+                setattr(state, name, type(getattr(state, name))(float(value)))
+        return state
+
+
+class _FreeGate:
+    """Whether a connector that declares no rate may skip the pacer, from a cached peek.
+
+    Without a declared rate (Multivers) the pacer admits every call at once unless a 429
+    paused the integration or the package reported a window, yet asking it costs a Redis
+    round trip per call (~22 % of the pool threads' time). So this process peeks at the
+    shared state at most every ``FREE_RECHECK_SECONDS`` and, while it is free, admits
+    calls without asking; otherwise calls go through the pacer as before. A pause stored
+    by this process is seen at once (``forget``); one stored by another worker within
+    ``FREE_RECHECK_SECONDS``.
+    """
+
+    def __init__(self, pacer: _LocalPacer | _RedisPacer) -> None:
+        self.pacer = pacer
+        self._refreshing = threading.Lock()
+        # (state, monotonic time it was read), replaced as a whole: threads read it unlocked.
+        self._known: tuple[PacerState | None, float] = (None, 0.0)
+        self._generation = 0  # moved on by ``forget``: a peek begun before is not kept
+
+    def admits(self) -> int | None:
+        """The pacer's call count (for ``observe``) when a call may go unasked, else None."""
+        state, read_at = self._known
+        now = time.monotonic()
+        # One thread refreshes; the others go on with what is known meanwhile (nothing
+        # known: through the pacer), so no thread queues behind a Redis round trip.
+        if (state is None or now - read_at >= FREE_RECHECK_SECONDS) and self._refreshing.acquire(
+            blocking=False
+        ):
+            try:
+                generation = self._generation
+                state = self.pacer.peek()
+                if generation == self._generation:
+                    self._known = (state, now)
+                else:
+                    state = None  # a pause came meanwhile: this call asks the pacer
+            finally:
+                self._refreshing.release()
+        if state is None or not state.free(time.time()):
+            return None
+        return state.seq
+
+    def forget(self) -> None:
+        self._generation += 1
+        self._known = (None, 0.0)
+
 
 _local_pacers: dict[str, _LocalPacer] = {}
 _local_lock = threading.Lock()
+
+
+_free_gates: dict[str, _FreeGate] = {}
 
 
 def _pacer(key: str) -> _LocalPacer | _RedisPacer:
@@ -187,18 +259,37 @@ def _pacer(key: str) -> _LocalPacer | _RedisPacer:
         return _local_pacers.setdefault(key, _LocalPacer())
 
 
+def _free_gate(key: str, pacer: _LocalPacer | _RedisPacer) -> _FreeGate:
+    # One per integration and process, so a pause seen through any limiter instance
+    # (the connector's client and the engine each hold one) reaches all of them.
+    with _local_lock:
+        gate = _free_gates.get(key)
+        # A local pacer that was replaced (tests reset them) needs a gate of its own.
+        if gate is None or (isinstance(pacer, _LocalPacer) and gate.pacer is not pacer):
+            gate = _free_gates[key] = _FreeGate(pacer)
+        return gate
+
+
 class PackageLimiter:
     """The ``Limiter`` of one integration: every call to its package passes ``acquire``."""
 
     def __init__(self, integration_id: int, rate: RateLimit | None) -> None:
-        self._pacer = _pacer(f"portal:ratelimit:{integration_id}")
+        key = f"portal:ratelimit:{integration_id}"
+        self._pacer = _pacer(key)
         self._base_interval = rate.per_seconds / (rate.calls * DECLARED_RATE_SHARE) if rate else 0.0
+        # No declared rate: ask the pacer only when the shared state says it might wait.
+        self._gate = _free_gate(key, self._pacer) if not rate else None
         self._max_wait = settings.LIMITER_MAX_WAIT_SECONDS
         # Which admitted call this thread made, so its answer's headers are placed right.
         self._local = threading.local()
 
     def acquire(self) -> None:
         """Block until one more call is allowed; raise RateLimitWait if that is far off."""
+        if self._gate is not None:
+            seq = self._gate.admits()
+            if seq is not None:
+                self._local.seq = seq
+                return
         while True:
             seq, wait = self._pacer.admit(self._base_interval)
             if seq:
@@ -210,10 +301,14 @@ class PackageLimiter:
 
     def observe(self, remaining: int, reset_at: float) -> None:
         self._pacer.observe(remaining, reset_at, getattr(self._local, "seq", 0))
+        if self._gate is not None:
+            self._gate.forget()
 
     def pause(self, seconds: float) -> None:
         """Nobody calls for ``seconds`` (the package answered 429 with Retry-After)."""
         self._pacer.observe(0, time.time() + seconds, getattr(self._local, "seq", 0))
+        if self._gate is not None:
+            self._gate.forget()
 
 
 def limiter_for(integration_id: int, rate: RateLimit | None) -> PackageLimiter:

@@ -92,6 +92,50 @@ def test_it_skips_an_invoice_an_earlier_run_booked_and_updates_a_relation(
     assert any(b.get("update") for b in multivers.ledger())
 
 
+def test_a_second_run_of_only_booked_invoices_finishes_with_every_line_skipped(
+    connected, multivers, eager
+):
+    # More than one chunk (RUN_CHUNK_SIZE 100) of lines that are all settled at claim
+    # time: a chunk with nothing left to offer must not end the run's delivery early.
+    customer = example_record("customer", 0)
+    invoices = [
+        line("sales_invoice", {**example_record("sales_invoice", n), "relation_code": "10000"})
+        for n in range(150)
+    ]
+    first = run_create(
+        integration=connected, trigger=Trigger.INTAKE, lines=[line("customer", customer), *invoices]
+    )
+    first.refresh_from_db()
+    assert (first.status, first.succeeded) == (RunStatus.FINISHED, 151)
+    requests = multivers.stats()["requests"]
+
+    second = run_create(integration=connected, trigger=Trigger.INTAKE, lines=invoices)
+
+    second.refresh_from_db()
+    assert second.status == RunStatus.FINISHED
+    assert (second.total, second.succeeded, second.failed, second.skipped) == (150, 0, 0, 150)
+    assert second.heartbeat_at is None and second.finished_at is not None
+    assert not second.lines.exclude(status=LineStatus.SKIPPED).exists()
+    assert multivers.stats()["requests"] == requests
+    assert max(booked_keys(multivers).values()) == 1
+
+
+def test_a_short_pause_leaves_the_run_to_the_task_that_comes_back(connected, multivers):
+    from django.utils import timezone
+
+    from runs.services.delivery import EngineConfig, _run_pause, _run_start
+
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=batch(1, 0))
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, heartbeat_at=timezone.now())
+    run.refresh_from_db()
+
+    # A line released by a stop: due at once, so the pause is short.
+    assert _run_pause(run) == 0.5
+    run.refresh_from_db()
+    assert run.heartbeat_at is None
+    assert _run_start(run.pk, EngineConfig.from_settings()) is not None
+
+
 def test_a_later_success_resolves_earlier_failures_of_the_record(connected, multivers, eager):
     customer = example_record("customer", 0)
     broken = {k: v for k, v in customer.items() if k != "short_name"}
