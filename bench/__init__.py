@@ -1,0 +1,1 @@
+"""Benchmarks: one script per measure, each printing one comparable ratio (docs/benchmarks.md)."""

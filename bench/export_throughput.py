@@ -1,0 +1,220 @@
+"""Export throughput: the real engine against raw httpx, same lines, same simulator, same concurrency.
+
+    .venv/bin/python bench/export_throughput.py [--size 10000] [--latency-ms 0] [--split]
+
+Subject: a run of ``--size`` lines stored with ``run_create`` and delivered by a real Celery
+worker subprocess (prefork, Redis broker) through the Multivers connector, timed from the
+moment the run is queued until its status is final. Reference: a thread pool of the same
+size as the engine's delivery concurrency sending the same requests with a bare
+``httpx.Client`` — the connector's ``to_package`` bodies, computed before the clock starts,
+and for invoices the journal-number call the connector makes first — once before the
+subject and once after, their mean taken, so a machine that gets busier or quieter during
+the run does not tilt the ratio. All runs use one simulator process, reset and seeded with
+the same relations before each. ``--split`` also times the connector alone (its
+``deliver`` on the same thread pool, no engine), to tell connector cost from engine cost.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness
+
+TARGET = 0.8
+DATABASE = "MVL00001"
+RELATIONS = {"customer": "Customer", "supplier": "Supplier"}
+INVOICES = {"sales_invoice": "CustomerInvoice", "purchase_invoice": "SupplierInvoice"}
+
+
+def raw_requests(
+    records: list[tuple[str, dict[str, Any]]],
+) -> list[tuple[str, dict[str, Any], Any]]:
+    """(entity, body, fiscal year + journal for the number call or None), per line."""
+    from integrations.canonical import validate_record
+    from integrations.connectors.multivers.mapping import to_multivers
+
+    prepared = []
+    for kind, raw in records:
+        record, _errors = validate_record(kind, raw)
+        assert record is not None, _errors
+        body = to_multivers(kind, record)
+        if kind in RELATIONS:
+            prepared.append((RELATIONS[kind], body, None))
+        else:
+            numbering = {
+                "fiscalYear": str(record["fiscal_year"]),
+                "journalId": str(record["journal"]),
+            }
+            prepared.append((INVOICES[kind], body, numbering))
+    return prepared
+
+
+def raw_export(
+    simulator: Any, prepared: list[tuple[str, dict[str, Any], Any]], concurrency: int
+) -> float:
+    """Send every prepared request with ``concurrency`` threads on one client; seconds taken."""
+    import httpx
+
+    headers = simulator.auth_headers()
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    base = f"{simulator.base_url}/api/{DATABASE}"
+    with httpx.Client(base_url=base, headers=headers, limits=limits, timeout=30) as client:
+
+        def send(item: tuple[str, dict[str, Any], Any]) -> None:
+            entity, body, numbering = item
+            if numbering is not None:
+                number = client.get("/GetNextJournalTransactionCommand", params=numbering)
+                body = {**body, "journalTransaction": int(number.raise_for_status().json())}
+            client.post(f"/{entity}", json=body).raise_for_status()
+
+        with harness.stopwatch() as elapsed, ThreadPoolExecutor(concurrency) as pool:
+            for _ in pool.map(send, prepared):
+                pass
+    return elapsed()
+
+
+def connector_export(
+    integration: Any, records: list[tuple[str, dict[str, Any]]], concurrency: int
+) -> float:
+    """The connector alone: ``deliver`` on a thread pool, no engine, no database writes."""
+    from integrations.canonical import validate_record
+    from integrations.credentials import connector_for
+
+    validated = [(kind, validate_record(kind, raw)[0]) for kind, raw in records]
+    connector = connector_for(integration)
+    try:
+        with harness.stopwatch() as elapsed, ThreadPoolExecutor(concurrency) as pool:
+            for _ in pool.map(
+                lambda item: connector.deliver(item[0], item[1], idempotency_key=""), validated
+            ):
+                pass
+    finally:
+        connector.client.close()
+    return elapsed()
+
+
+def engine_export(
+    integration: Any, records: list[tuple[str, dict[str, Any]]], timeout: float
+) -> tuple[float, Any]:
+    """Store the run, let the worker deliver it; seconds from queued to final, and the run."""
+    from integrations.canonical import identifier_of
+    from runs.models import Run, RunStatus, Trigger
+    from runs.services.runs import NewLine, run_create
+
+    lines = (
+        NewLine(kind=kind, identifier=identifier_of(kind, record), payload=record)
+        for kind, record in records
+    )
+    run = run_create(integration=integration, trigger=Trigger.INTAKE, lines=lines)
+    started = time.perf_counter()
+    deadline = started + timeout
+    while True:
+        run = Run.objects.get(pk=run.pk)
+        if run.status in (RunStatus.FINISHED, RunStatus.FAILED):
+            return time.perf_counter() - started, run
+        if time.perf_counter() > deadline:
+            raise RuntimeError(
+                f"run {run.pk} not final after {timeout:.0f} s: {run.status} {run.done}/{run.total}"
+            )
+        time.sleep(0.02)
+
+
+def main() -> None:
+    args = harness.parser(__doc__.splitlines()[0], size=10_000)
+    args.add_argument("--latency-ms", type=int, default=0, help="simulator latency per call")
+    args.add_argument(
+        "--split",
+        action="store_true",
+        help="also time the connector alone (no engine), to tell connector from engine cost",
+    )
+    options = args.parse_args()
+    harness.setup("export", keep=options.keep_db)
+    harness.flush_redis()
+
+    from bench import data
+    from integrations.canonical.examples import EXAMPLE_RELATIONS
+    from runs.services.delivery import EngineConfig
+
+    concurrency = EngineConfig.from_settings().concurrency
+    simulator = harness.start_simulator("multivers", latency_ms=options.latency_ms)
+    records = list(data.batch(options.size))
+    prepared = raw_requests(records)
+
+    def raw_round() -> tuple[float, float]:
+        """One reference run on a fresh simulator: (seconds, simulator CPU share)."""
+        simulator.reset()
+        simulator.set_faults(latency_ms=options.latency_ms)
+        data.seed_relations(simulator)
+        with harness.CpuShare(simulator.pid) as share:
+            seconds = raw_export(simulator, prepared, concurrency)
+        booked = simulator.stats()["bookings"] - 2 * EXAMPLE_RELATIONS
+        if booked != options.size:
+            raise SystemExit(f"raw httpx booked {booked} of {options.size} lines")
+        return seconds, share.share
+
+    # The reference runs before and after the subject, so a machine that gets busier or
+    # quieter during the run does not tilt the ratio.
+    harness.note(f"raw httpx: {options.size} lines, {concurrency} threads")
+    raw_before, raw_sim = raw_round()
+
+    simulator.reset()
+    simulator.set_faults(latency_ms=options.latency_ms)
+    data.seed_relations(simulator)
+    integration = data.tenant()
+    data.connect(integration, simulator)
+    worker = harness.Worker("export-worker")
+    harness.note(f"engine: {options.size} lines through a Celery worker")
+    with harness.CpuShare(simulator.pid) as engine_sim:
+        engine_seconds, run = engine_export(
+            integration, records, timeout=max(120.0, raw_before * 20)
+        )
+    engine_booked = simulator.stats()["bookings"] - 2 * EXAMPLE_RELATIONS
+    worker.stop()
+    if run.succeeded != options.size or engine_booked != options.size:
+        failed = run.lines.filter(status="failed").values_list("message", flat=True).first()
+        raise SystemExit(
+            f"not every line was booked once: run {run.status}, {run.succeeded}/{run.total} "
+            f"succeeded ({run.failed} failed: {failed!r}), simulator bookings {engine_booked}"
+        )
+
+    connector_rate = None
+    if options.split:
+        harness.note("the connector alone")
+        simulator.reset()
+        simulator.set_faults(latency_ms=options.latency_ms)
+        data.seed_relations(simulator)
+        data.connect(integration, simulator)
+        connector_rate = harness.rate(
+            options.size, connector_export(integration, records, concurrency)
+        )
+
+    harness.note("raw httpx again")
+    raw_after, _ = raw_round()
+    raw_seconds = (raw_before + raw_after) / 2
+    engine_rate = harness.rate(options.size, engine_seconds)
+    raw_rate = harness.rate(options.size, raw_seconds)
+    ratio = engine_rate / raw_rate
+    harness.report(
+        "export_throughput",
+        f"engine {engine_rate:.0f} lines/s ({engine_seconds:.2f} s)",
+        f"raw httpx {raw_rate:.0f} lines/s ({raw_before:.2f} s before, {raw_after:.2f} s after)",
+        ratio,
+        f"≥ {TARGET:.2f}",
+        ratio >= TARGET,
+        lines=options.size,
+        latency_ms=options.latency_ms,
+        concurrency=concurrency,
+        simulator_cpu=f"{raw_sim:.0%}/{engine_sim.share:.0%}",
+        **({"connector_alone": f"{connector_rate:.0f}/s"} if connector_rate else {}),
+    )
+    harness.finish(options.strict)
+
+
+if __name__ == "__main__":
+    main()
