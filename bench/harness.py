@@ -62,11 +62,6 @@ def parser(description: str, *, size: int) -> argparse.ArgumentParser:
     args.add_argument(
         "--strict", action="store_true", help="exit 1 when a target is missed (default: exit 0)"
     )
-    args.add_argument(
-        "--profile",
-        action="store_true",
-        help="profile the subject with pyinstrument (var/bench/*.txt)",
-    )
     return args
 
 

@@ -30,6 +30,9 @@ def main() -> None:
     args.add_argument(
         "--repeat", type=int, default=3, help="rounds of subject and reference (the fastest counts)"
     )
+    args.add_argument(
+        "--profile", action="store_true", help="pyinstrument the last intake (var/bench/)"
+    )
     options = args.parse_args()
     harness.setup("intake", keep=options.keep_db)
     harness.flush_redis()
