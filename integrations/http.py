@@ -24,7 +24,10 @@ MAX_STORED_BODY = 16_000
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=30.0)
 
 _SECRET_PATTERNS = [
-    re.compile(r'("?(?:access_token|refresh_token|client_secret|password|code)"?\s*[:=]\s*"?)([^"&\s,}]+)', re.I),
+    re.compile(
+        r'("?(?:access_token|refresh_token|client_secret|password|code)"?\s*[:=]\s*"?)([^"&\s,}]+)',
+        re.I,
+    ),
     re.compile(r"(Bearer\s+)([A-Za-z0-9._~+/=-]+)"),
 ]
 
@@ -42,7 +45,9 @@ def _clip(text: str) -> str:
     return text
 
 
-def record_exchange(request: httpx.Request, response: httpx.Response | None, started_at: float) -> Exchange:
+def record_exchange(
+    request: httpx.Request, response: httpx.Response | None, started_at: float
+) -> Exchange:
     """Turn one request/response into a stored Exchange (redacted, size-limited)."""
     body = request.content.decode("utf-8", "replace") if request.content else ""
     answer = ""
@@ -102,7 +107,9 @@ def build_client(
     return httpx.Client(
         base_url=base_url,
         timeout=DEFAULT_TIMEOUT,
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
         headers={"Accept": "application/json", "User-Agent": "CloudPortal/0.1"},
         event_hooks={"request": [before], "response": [after]},
         transport=transport,

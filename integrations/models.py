@@ -37,7 +37,9 @@ class Integration(models.Model):
     token_refreshed_at = models.DateTimeField(null=True, blank=True)
     connection_error = models.TextField(blank=True)
     # Only the SHA-256 of the ERP's bearer token is kept; the prefix helps recognise it.
-    intake_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    intake_token_hash = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
     intake_token_prefix = models.CharField(max_length=8, blank=True, editable=False)
     enabled = models.BooleanField(_("enabled"), default=True)
     # Run numbers are handed out under a row lock on this integration.
@@ -49,7 +51,9 @@ class Integration(models.Model):
         verbose_name = _("integration")
         verbose_name_plural = _("integrations")
         constraints = [
-            models.UniqueConstraint(fields=["company", "name"], name="integration_company_name_unique"),
+            models.UniqueConstraint(
+                fields=["company", "name"], name="integration_company_name_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -78,7 +82,10 @@ class Integration(models.Model):
                 allowed |= LOCAL_HOSTS
             if host not in allowed:
                 raise ValidationError(
-                    {"base_url": _("%(host)s is not a known host of this package.") % {"host": host}}
+                    {
+                        "base_url": _("%(host)s is not a known host of this package.")
+                        % {"host": host}
+                    }
                 )
 
     def issue_intake_token(self) -> str:

@@ -21,6 +21,9 @@ from portal.models import Membership, Role
 
 
 def get_membership(request: HttpRequest, company_slug: str) -> Membership:
+    if not request.user.is_authenticated:
+        # An anonymous user is a member of nothing: the same 404 as an unknown company.
+        raise Http404("No such company.")
     try:
         return Membership.objects.select_related("company").get(
             user_id=request.user.pk, company__slug=company_slug

@@ -12,6 +12,8 @@ from portal.models import Membership
 
 
 def _memberships(request: HttpRequest) -> QuerySet[Membership]:
+    if not request.user.is_authenticated:
+        return Membership.objects.none()
     return (
         Membership.objects.filter(user_id=request.user.pk)
         .select_related("company")

@@ -8,38 +8,70 @@ import integrations.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('portal', '0001_initial'),
+        ("portal", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Integration',
+            name="Integration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('connector', models.CharField(choices=integrations.models._connector_choices, max_length=50, verbose_name='accounting package')),
-                ('base_url', models.URLField(max_length=300, verbose_name='API address')),
-                ('settings', models.JSONField(blank=True, default=dict, verbose_name='settings')),
-                ('credentials', integrations.fields.EncryptedJSONField(blank=True, default=dict, verbose_name='credentials')),
-                ('connected_at', models.DateTimeField(blank=True, null=True)),
-                ('token_refreshed_at', models.DateTimeField(blank=True, null=True)),
-                ('connection_error', models.TextField(blank=True)),
-                ('intake_token_hash', models.CharField(blank=True, editable=False, max_length=64, null=True, unique=True)),
-                ('intake_token_prefix', models.CharField(blank=True, editable=False, max_length=8)),
-                ('enabled', models.BooleanField(default=True, verbose_name='enabled')),
-                ('last_run_number', models.PositiveIntegerField(default=0, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='integrations', to='portal.company')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "connector",
+                    models.CharField(
+                        choices=integrations.models._connector_choices,
+                        max_length=50,
+                        verbose_name="accounting package",
+                    ),
+                ),
+                ("base_url", models.URLField(max_length=300, verbose_name="API address")),
+                ("settings", models.JSONField(blank=True, default=dict, verbose_name="settings")),
+                (
+                    "credentials",
+                    integrations.fields.EncryptedJSONField(
+                        blank=True, default=dict, verbose_name="credentials"
+                    ),
+                ),
+                ("connected_at", models.DateTimeField(blank=True, null=True)),
+                ("token_refreshed_at", models.DateTimeField(blank=True, null=True)),
+                ("connection_error", models.TextField(blank=True)),
+                (
+                    "intake_token_hash",
+                    models.CharField(
+                        blank=True, editable=False, max_length=64, null=True, unique=True
+                    ),
+                ),
+                ("intake_token_prefix", models.CharField(blank=True, editable=False, max_length=8)),
+                ("enabled", models.BooleanField(default=True, verbose_name="enabled")),
+                ("last_run_number", models.PositiveIntegerField(default=0, editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="integrations",
+                        to="portal.company",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'integration',
-                'verbose_name_plural': 'integrations',
-                'ordering': ['company__name', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('company', 'name'), name='integration_company_name_unique')],
+                "verbose_name": "integration",
+                "verbose_name_plural": "integrations",
+                "ordering": ["company__name", "name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("company", "name"), name="integration_company_name_unique"
+                    )
+                ],
             },
         ),
     ]

@@ -6,176 +6,427 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('integrations', '0001_initial'),
+        ("integrations", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Run',
+            name="Run",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(verbose_name='number')),
-                ('trigger', models.CharField(choices=[('intake', 'Intake'), ('manual', 'Manual'), ('retry', 'Retry'), ('schedule', 'Schedule')], max_length=20, verbose_name='trigger')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('finished', 'Finished'), ('failed', 'Failed')], default='queued', max_length=20, verbose_name='status')),
-                ('total', models.PositiveIntegerField(default=0, verbose_name='lines')),
-                ('succeeded', models.PositiveIntegerField(default=0, verbose_name='succeeded')),
-                ('failed', models.PositiveIntegerField(default=0, verbose_name='failed')),
-                ('skipped', models.PositiveIntegerField(default=0, verbose_name='skipped')),
-                ('queued_at', models.DateTimeField(auto_now_add=True, verbose_name='queued')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='started')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True, verbose_name='run error')),
-                ('idempotency_key', models.CharField(blank=True, max_length=200, null=True)),
-                ('body_hash', models.CharField(blank=True, max_length=64)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='integrations.integration')),
-                ('retry_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='retries', to='runs.run', verbose_name='retry of')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField(verbose_name="number")),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("intake", "Intake"),
+                            ("manual", "Manual"),
+                            ("retry", "Retry"),
+                            ("schedule", "Schedule"),
+                        ],
+                        max_length=20,
+                        verbose_name="trigger",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("finished", "Finished"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("total", models.PositiveIntegerField(default=0, verbose_name="lines")),
+                ("succeeded", models.PositiveIntegerField(default=0, verbose_name="succeeded")),
+                ("failed", models.PositiveIntegerField(default=0, verbose_name="failed")),
+                ("skipped", models.PositiveIntegerField(default=0, verbose_name="skipped")),
+                ("queued_at", models.DateTimeField(auto_now_add=True, verbose_name="queued")),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="started")),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="finished"),
+                ),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True, verbose_name="run error")),
+                ("idempotency_key", models.CharField(blank=True, max_length=200, null=True)),
+                ("body_hash", models.CharField(blank=True, max_length=64)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="runs",
+                        to="integrations.integration",
+                    ),
+                ),
+                (
+                    "retry_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="retries",
+                        to="runs.run",
+                        verbose_name="retry of",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'run',
-                'verbose_name_plural': 'runs',
-                'ordering': ['-number'],
+                "verbose_name": "run",
+                "verbose_name_plural": "runs",
+                "ordering": ["-number"],
             },
         ),
         migrations.CreateModel(
-            name='RunLine',
+            name="RunLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(verbose_name='position')),
-                ('kind', models.CharField(choices=[('customer', 'Customer'), ('supplier', 'Supplier'), ('sales_invoice', 'Sales invoice'), ('purchase_invoice', 'Purchase invoice'), ('journal_entry', 'Journal entry')], max_length=30, verbose_name='kind')),
-                ('identifier', models.CharField(max_length=100, verbose_name='identifier')),
-                ('payload', models.JSONField(verbose_name='offered data')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('delivering', 'Delivering'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='pending', max_length=20, verbose_name='status')),
-                ('message', models.TextField(blank=True, verbose_name='message')),
-                ('field_errors', models.JSONField(blank=True, default=dict, verbose_name='field errors')),
-                ('external_id', models.CharField(blank=True, max_length=100, verbose_name='id in the package')),
-                ('attempts', models.PositiveIntegerField(default=0, verbose_name='attempts')),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('correction', models.JSONField(blank=True, null=True, verbose_name='correction')),
-                ('reoffer', models.BooleanField(default=False, verbose_name='re-offer')),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('resolution', models.TextField(blank=True, verbose_name='resolution')),
-                ('edited_at', models.DateTimeField(blank=True, null=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('edited_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='integrations.integration')),
-                ('reoffered_in', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='reoffered_lines', to='runs.run', verbose_name='re-offered in')),
-                ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='runs.run')),
-                ('source_line', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='reoffers', to='runs.runline')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(verbose_name="position")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("customer", "Customer"),
+                            ("supplier", "Supplier"),
+                            ("sales_invoice", "Sales invoice"),
+                            ("purchase_invoice", "Purchase invoice"),
+                            ("journal_entry", "Journal entry"),
+                        ],
+                        max_length=30,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("identifier", models.CharField(max_length=100, verbose_name="identifier")),
+                ("payload", models.JSONField(verbose_name="offered data")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("delivering", "Delivering"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("message", models.TextField(blank=True, verbose_name="message")),
+                (
+                    "field_errors",
+                    models.JSONField(blank=True, default=dict, verbose_name="field errors"),
+                ),
+                (
+                    "external_id",
+                    models.CharField(blank=True, max_length=100, verbose_name="id in the package"),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0, verbose_name="attempts")),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("correction", models.JSONField(blank=True, null=True, verbose_name="correction")),
+                ("reoffer", models.BooleanField(default=False, verbose_name="re-offer")),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("resolution", models.TextField(blank=True, verbose_name="resolution")),
+                ("edited_at", models.DateTimeField(blank=True, null=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "edited_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="integrations.integration",
+                    ),
+                ),
+                (
+                    "reoffered_in",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="reoffered_lines",
+                        to="runs.run",
+                        verbose_name="re-offered in",
+                    ),
+                ),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lines",
+                        to="runs.run",
+                    ),
+                ),
+                (
+                    "source_line",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="reoffers",
+                        to="runs.runline",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'run line',
-                'verbose_name_plural': 'run lines',
-                'ordering': ['position'],
+                "verbose_name": "run line",
+                "verbose_name_plural": "run lines",
+                "ordering": ["position"],
             },
         ),
         migrations.CreateModel(
-            name='LineEdit',
+            name="LineEdit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('action', models.CharField(choices=[('edit', 'Edited'), ('reoffer', 'Marked for re-offer'), ('unreoffer', 'Unmarked for re-offer'), ('resolve', 'Resolved')], default='edit', max_length=20)),
-                ('field', models.CharField(blank=True, max_length=200)),
-                ('old_value', models.JSONField(blank=True, null=True)),
-                ('new_value', models.JSONField(blank=True, null=True)),
-                ('user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('line', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='edits', to='runs.runline')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("edit", "Edited"),
+                            ("reoffer", "Marked for re-offer"),
+                            ("unreoffer", "Unmarked for re-offer"),
+                            ("resolve", "Resolved"),
+                        ],
+                        default="edit",
+                        max_length=20,
+                    ),
+                ),
+                ("field", models.CharField(blank=True, max_length=200)),
+                ("old_value", models.JSONField(blank=True, null=True)),
+                ("new_value", models.JSONField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="edits",
+                        to="runs.runline",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='DeliveryAttempt',
+            name="DeliveryAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('started_at', models.DateTimeField()),
-                ('duration_ms', models.PositiveIntegerField(default=0)),
-                ('outcome', models.CharField(choices=[('succeeded', 'Succeeded'), ('failed', 'Failed'), ('transient', 'Package unavailable'), ('in_doubt', 'In doubt'), ('skipped', 'Skipped')], max_length=20)),
-                ('message', models.TextField(blank=True)),
-                ('exchanges', models.JSONField(default=list)),
-                ('line', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='delivery_attempts', to='runs.runline')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("started_at", models.DateTimeField()),
+                ("duration_ms", models.PositiveIntegerField(default=0)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("transient", "Package unavailable"),
+                            ("in_doubt", "In doubt"),
+                            ("skipped", "Skipped"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("message", models.TextField(blank=True)),
+                ("exchanges", models.JSONField(default=list)),
+                (
+                    "line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="delivery_attempts",
+                        to="runs.runline",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['line', 'number'],
+                "ordering": ["line", "number"],
             },
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(fields=['integration', 'status', '-number'], name='run_history_status'),
+            model_name="run",
+            index=models.Index(
+                fields=["integration", "status", "-number"], name="run_history_status"
+            ),
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(fields=['integration', '-queued_at'], name='run_history_queued'),
+            model_name="run",
+            index=models.Index(fields=["integration", "-queued_at"], name="run_history_queued"),
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(fields=['status', 'heartbeat_at'], name='run_sweep'),
+            model_name="run",
+            index=models.Index(fields=["status", "heartbeat_at"], name="run_sweep"),
         ),
         migrations.AddConstraint(
-            model_name='run',
-            constraint=models.UniqueConstraint(fields=('integration', 'number'), name='run_number_unique_per_integration'),
+            model_name="run",
+            constraint=models.UniqueConstraint(
+                fields=("integration", "number"), name="run_number_unique_per_integration"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='run',
-            constraint=models.UniqueConstraint(condition=models.Q(('idempotency_key__isnull', False)), fields=('integration', 'idempotency_key'), name='run_idempotency_key_unique'),
+            model_name="run",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("idempotency_key__isnull", False)),
+                fields=("integration", "idempotency_key"),
+                name="run_idempotency_key_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='run',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['queued', 'running', 'finished', 'failed'])), name='run_status_valid'),
+            model_name="run",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["queued", "running", "finished", "failed"])),
+                name="run_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='run',
-            constraint=models.CheckConstraint(condition=models.Q(('trigger__in', ['intake', 'manual', 'retry', 'schedule'])), name='run_trigger_valid'),
+            model_name="run",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("trigger__in", ["intake", "manual", "retry", "schedule"])),
+                name="run_trigger_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='run',
-            constraint=models.CheckConstraint(condition=models.Q(('retry_of__isnull', True), ('trigger', 'retry'), _connector='OR'), name='run_retry_of_only_for_retries'),
+            model_name="run",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("retry_of__isnull", True), ("trigger", "retry"), _connector="OR"
+                ),
+                name="run_retry_of_only_for_retries",
+            ),
         ),
         migrations.AddIndex(
-            model_name='runline',
-            index=models.Index(fields=['run', 'status', 'position'], name='line_run_status'),
+            model_name="runline",
+            index=models.Index(fields=["run", "status", "position"], name="line_run_status"),
         ),
         migrations.AddIndex(
-            model_name='runline',
-            index=models.Index(fields=['run', 'position'], name='line_run_position'),
+            model_name="runline",
+            index=models.Index(fields=["run", "position"], name="line_run_position"),
         ),
         migrations.AddIndex(
-            model_name='runline',
-            index=models.Index(fields=['integration', 'kind', 'identifier'], name='line_identity'),
+            model_name="runline",
+            index=models.Index(fields=["integration", "kind", "identifier"], name="line_identity"),
         ),
         migrations.AddIndex(
-            model_name='runline',
-            index=models.Index(condition=models.Q(('reoffered_in__isnull', True), ('resolved_at__isnull', True), ('status', 'failed')), fields=['integration', 'status'], name='line_open_failures'),
+            model_name="runline",
+            index=models.Index(
+                condition=models.Q(
+                    ("reoffered_in__isnull", True),
+                    ("resolved_at__isnull", True),
+                    ("status", "failed"),
+                ),
+                fields=["integration", "status"],
+                name="line_open_failures",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='runline',
-            constraint=models.UniqueConstraint(fields=('run', 'kind', 'identifier'), name='line_unique_in_run'),
+            model_name="runline",
+            constraint=models.UniqueConstraint(
+                fields=("run", "kind", "identifier"), name="line_unique_in_run"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='runline',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'delivering', 'succeeded', 'failed', 'skipped'])), name='line_status_valid'),
+            model_name="runline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ["pending", "delivering", "succeeded", "failed", "skipped"])
+                ),
+                name="line_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='runline',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['customer', 'supplier', 'sales_invoice', 'purchase_invoice', 'journal_entry'])), name='line_kind_valid'),
+            model_name="runline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        [
+                            "customer",
+                            "supplier",
+                            "sales_invoice",
+                            "purchase_invoice",
+                            "journal_entry",
+                        ],
+                    )
+                ),
+                name="line_kind_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lineedit',
-            index=models.Index(fields=['line', '-at'], name='edit_line_at'),
+            model_name="lineedit",
+            index=models.Index(fields=["line", "-at"], name="edit_line_at"),
         ),
         migrations.AddIndex(
-            model_name='deliveryattempt',
-            index=models.Index(fields=['line', 'number'], name='attempt_line_number'),
+            model_name="deliveryattempt",
+            index=models.Index(fields=["line", "number"], name="attempt_line_number"),
         ),
     ]

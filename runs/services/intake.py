@@ -372,6 +372,7 @@ def _known_columns() -> set[str]:
             if name != "lines":
                 columns.add(name)
                 continue
+            assert info.annotation is not None  # every schema field is annotated
             item = info.annotation.__args__[0]  # list[InvoiceLine] → InvoiceLine
             columns |= {LINE_PREFIX + sub for sub in item.model_fields}
     return columns
@@ -560,6 +561,8 @@ def _record_problems(
         )
     if problems:
         return problems
+    # No problems means both checks above passed: a known kind (a str) and an object.
+    assert isinstance(kind, str) and isinstance(data, dict)
     if (kind, identifier) in seen:
         problems.append(
             _problem(
@@ -641,7 +644,7 @@ def _earlier(integration: Integration, key: str, digest: str) -> Run | None:
     return run
 
 
-def lines_page(*, run: Run, after: int, limit: int) -> Iterator[dict[str, Any]]:
+def lines_page(*, run: Run, after: int, limit: int) -> Iterator[Mapping[str, Any]]:
     """A page of the run's lines in position order, for the ERP to read back."""
     rows = (
         run.lines.filter(position__gt=after)

@@ -139,15 +139,15 @@ class Offerer:
             except DeliveryError as err:
                 result.offers += 1
                 result.reached_package = result.reached_package or _answered(err)
-                wait = self._fault(job, err, result, started, clock)
-                if wait is None:
+                delay = self._fault(job, err, result, started, clock)
+                if delay is None:
                     return
                 in_doubt = err.fault is Fault.IN_DOUBT
                 result.in_doubt = in_doubt
-                if wait > self.policy.quick_wait_max or quick == self.policy.quick_tries - 1:
-                    result.retry_in = wait
+                if delay > self.policy.quick_wait_max or quick == self.policy.quick_tries - 1:
+                    result.retry_in = delay
                     return
-                time.sleep(wait)
+                time.sleep(delay)
                 continue
             result.offers += 1
             result.reached_package = True

@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from runs.models import DeliveryAttempt, LineStatus, Run, RunLine
+from runs.services.columns import column, concrete_field
 
 if TYPE_CHECKING:
     from runs.services.offering import Offered, RetryPolicy
@@ -115,7 +116,7 @@ def _lines_update(lines: list[dict[str, Any]]) -> None:
         instances = [RunLine(pk=line["id"], **{f: line[f] for f in _LINE_FIELDS}) for line in lines]
         RunLine.objects.bulk_update(instances, _LINE_FIELDS, batch_size=500)
         return
-    fields = [RunLine._meta.pk] + [RunLine._meta.get_field(name) for name in _LINE_FIELDS]
+    fields = [RunLine._meta.pk] + [concrete_field(RunLine, name) for name in _LINE_FIELDS]
     typed = ", ".join(f"{field.column} {field.db_type(connection)}" for field in fields)
     assignments = ", ".join(f"{field.column} = v.{field.column}" for field in fields[1:])
     rows = json.dumps(lines, default=_isoformat)
@@ -155,7 +156,7 @@ def _attempts_insert(attempts: list[dict[str, Any]]) -> None:
             [DeliveryAttempt(**attempt) for attempt in attempts], batch_size=500
         )
         return
-    columns = ", ".join(DeliveryAttempt._meta.get_field(name).column for name in _ATTEMPT_FIELDS)
+    columns = ", ".join(column(DeliveryAttempt, name) for name in _ATTEMPT_FIELDS)
     sql = f"COPY {DeliveryAttempt._meta.db_table} ({columns}) FROM STDIN"
     with connection.cursor() as cursor, cursor.copy(sql) as copy:
         for attempt in attempts:

@@ -11,6 +11,7 @@ from django.db.models.expressions import DatabaseDefault
 
 from integrations.models import Integration
 from runs.models import LineStatus, Run, RunLine, RunStatus, Trigger
+from runs.services.columns import column
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -123,9 +124,10 @@ def _copy_lines(run: Run, lines: Iterable[NewLine]) -> int:
         if hasattr(value, "obj"):
             # JSON columns: psycopg's Jsonb wraps parameters; COPY takes the text.
             value = json.dumps(value.obj, cls=getattr(field, "encoder", None))
+        assert field.column is not None  # a concrete field always has one
         columns.append(field.column)
         row.append(value)
-    at = {name: columns.index(RunLine._meta.get_field(name).column) for name in _PER_LINE}
+    at = {name: columns.index(column(RunLine, name)) for name in _PER_LINE}
     payload_field = RunLine._meta.get_field("payload")
     # A payload is written with plain json.dumps below: an encoder set on the field
     # would have to be used there too.

@@ -23,7 +23,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         table = connection.ops.quote_name(Integration._meta.db_table)
-        column = connection.ops.quote_name(Integration._meta.get_field("credentials").column)
+        field = Integration._meta.get_field("credentials")
+        assert field.column is not None  # a concrete field always has a column
+        column = connection.ops.quote_name(field.column)
         rotated = 0
         for pk in Integration.objects.order_by("pk").values_list("pk", flat=True).iterator():
             with transaction.atomic():
