@@ -9,12 +9,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -25,12 +22,11 @@ from portal.tenancy import company_view
 from runs.models import Run
 from runs.selectors import open_failures_count, open_failures_page, runs_with_marked_lines
 from runs.services.corrections import (
-    CorrectionError,
     integration_lines_reoffer,
     integration_lines_resolve,
-    run_retry,
 )
-from runs.views.requests import HtmxHttpRequest, authenticated
+from runs.views.bulk import bulk_action, retry
+from runs.views.requests import HtmxHttpRequest
 
 LINES_PER_PAGE = 50
 
@@ -93,33 +89,16 @@ def open_failures_bulk(
 ) -> HttpResponse:
     """Re-offer the selected lines unchanged, or resolve them with a reason, whatever their run."""
     integration = get_integration(membership, integration_id)
-    line_ids = [int(value) for value in request.POST.getlist("line") if value.isdigit()]
-    action = request.POST.get("action")
-    if action not in ("reoffer", "resolve"):
-        return HttpResponse(_("Unknown action."), status=400)
-    if not line_ids:
-        messages.warning(request, _("Select one or more failed lines first."))
-        return _back(membership, integration)
-    user = authenticated(request)
-    try:
-        if action == "reoffer":
-            count = integration_lines_reoffer(integration=integration, line_ids=line_ids, user=user)
-            text = ngettext(
-                "%(count)d line marked for re-offer.", "%(count)d lines marked for re-offer.", count
-            )
-        else:
-            count = integration_lines_resolve(
-                integration=integration,
-                line_ids=line_ids,
-                user=user,
-                reason=request.POST.get("reason", ""),
-            )
-            text = ngettext("%(count)d line resolved.", "%(count)d lines resolved.", count)
-    except CorrectionError as exc:
-        messages.error(request, str(exc))
-        return _back(membership, integration)
-    messages.success(request, text % {"count": count})
-    return _back(membership, integration)
+    refused = bulk_action(
+        request,
+        reoffer=lambda ids, user: integration_lines_reoffer(
+            integration=integration, line_ids=ids, user=user
+        ),
+        resolve=lambda ids, user, reason: integration_lines_resolve(
+            integration=integration, line_ids=ids, user=user, reason=reason
+        ),
+    )
+    return refused or _back(membership, integration)
 
 
 @require_POST
@@ -131,18 +110,5 @@ def open_failures_retry(
     integration = get_integration(membership, integration_id)
     run_id = request.POST.get("run", "")
     run = get_object_or_404(Run, pk=int(run_id) if run_id.isdigit() else 0, integration=integration)
-    try:
-        new_run = run_retry(run=run, user=authenticated(request))
-    except CorrectionError as exc:
-        messages.warning(request, str(exc))
-        return _back(membership, integration)
-    messages.success(
-        request,
-        ngettext(
-            "Run #%(number)s started with %(count)d line.",
-            "Run #%(number)s started with %(count)d lines.",
-            new_run.total,
-        )
-        % {"number": new_run.number, "count": new_run.total},
-    )
+    retry(request, run)
     return _back(membership, integration)

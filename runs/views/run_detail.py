@@ -10,7 +10,6 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -18,8 +17,9 @@ from portal.models import Membership, Role
 from portal.tenancy import company_view
 from runs.models import Run, RunStatus
 from runs.selectors import run_lines_page, run_marked_count, run_open_failed_count
-from runs.services.corrections import CorrectionError, lines_reoffer, lines_resolve, run_retry
-from runs.views.requests import HtmxHttpRequest, authenticated
+from runs.services.corrections import lines_reoffer, lines_resolve
+from runs.views.bulk import bulk_action, retry
+from runs.views.requests import HtmxHttpRequest
 
 LINES_PER_PAGE = 50
 SEARCH_MAX_LENGTH = 100
@@ -130,25 +130,8 @@ def _back_to_run(membership: Membership, run: Run) -> HttpResponse:
 @company_view(Role.EDITOR)
 def run_retry_view(request: HtmxHttpRequest, membership: Membership, run_id: int) -> HttpResponse:
     run = _get_run(membership, run_id)
-    try:
-        new_run = run_retry(run=run, user=authenticated(request))
-    except CorrectionError as exc:
-        messages.warning(request, str(exc))
-        return _back_to_run(membership, run)
-    messages.success(
-        request,
-        ngettext(
-            "Run #%(number)s started with %(count)d line.",
-            "Run #%(number)s started with %(count)d lines.",
-            new_run.total,
-        )
-        % {"number": new_run.number, "count": new_run.total},
-    )
-    return _back_to_run(membership, new_run)
-
-
-def _selected_ids(request: HtmxHttpRequest) -> list[int]:
-    return [int(value) for value in request.POST.getlist("line") if value.isdigit()]
+    new_run = retry(request, run)
+    return _back_to_run(membership, new_run or run)
 
 
 @require_POST
@@ -156,32 +139,14 @@ def _selected_ids(request: HtmxHttpRequest) -> list[int]:
 def lines_bulk(request: HtmxHttpRequest, membership: Membership, run_id: int) -> HttpResponse:
     """Re-offer the selected failed lines unchanged, or resolve them with a reason."""
     run = _get_run(membership, run_id)
-    line_ids = _selected_ids(request)
-    action = request.POST.get("action")
-    if not line_ids:
-        messages.warning(request, _("Select one or more failed lines first."))
-        return _back_to_run(membership, run)
-    try:
-        if action == "reoffer":
-            count = lines_reoffer(run=run, line_ids=line_ids, user=authenticated(request))
-            text = ngettext(
-                "%(count)d line marked for re-offer.", "%(count)d lines marked for re-offer.", count
-            )
-        elif action == "resolve":
-            count = lines_resolve(
-                run=run,
-                line_ids=line_ids,
-                user=authenticated(request),
-                reason=request.POST.get("reason", ""),
-            )
-            text = ngettext("%(count)d line resolved.", "%(count)d lines resolved.", count)
-        else:
-            return HttpResponse(_("Unknown action."), status=400)
-    except CorrectionError as exc:
-        messages.error(request, str(exc))
-        return _back_to_run(membership, run)
-    messages.success(request, text % {"count": count})
-    return _back_to_run(membership, run)
+    refused = bulk_action(
+        request,
+        reoffer=lambda ids, user: lines_reoffer(run=run, line_ids=ids, user=user),
+        resolve=lambda ids, user, reason: lines_resolve(
+            run=run, line_ids=ids, user=user, reason=reason
+        ),
+    )
+    return refused or _back_to_run(membership, run)
 
 
 @require_POST
