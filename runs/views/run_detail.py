@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -34,15 +34,11 @@ def _get_run(membership: Membership, run_id: int) -> Run:
     )
 
 
-def _history_url(membership: Membership, run: Run) -> str | None:
-    # The History page belongs to the integrations screens; link to it once it exists.
-    try:
-        return reverse(
-            "run_history",
-            kwargs={"company_slug": membership.company.slug, "integration_id": run.integration_id},
-        )
-    except NoReverseMatch:
-        return None
+def _history_url(membership: Membership, run: Run) -> str:
+    return reverse(
+        "run_history",
+        kwargs={"company_slug": membership.company.slug, "integration_id": run.integration_id},
+    )
 
 
 def _only_failed(request: HtmxHttpRequest, run: Run) -> bool:
