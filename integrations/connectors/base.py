@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import email.utils
 import enum
+import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -182,6 +183,22 @@ class RateLimit:
     per_seconds: float
 
 
+@dataclass(frozen=True)
+class ErrorBudget:
+    """A package's limit on error answers, counted per endpoint in a sliding window.
+
+    Exact Online blocks an app's key on an endpoint for an hour once more than 10
+    answers of 400/401/403/404 came back on it within an hour. The engine stops
+    offering to an endpoint ``stop_at`` errors into the window, so the package's own
+    block is never reached by us.
+    """
+
+    limit: int  # the package blocks past this many errors in the window
+    per_seconds: float  # the window
+    statuses: frozenset[int]  # which answers count as errors
+    stop_at: int  # we hold an endpoint's lines once this many errors are in the window
+
+
 class Connector:
     """Base class. Subclasses fill in the class attributes and the abstract methods."""
 
@@ -203,6 +220,14 @@ class Connector:
     oauth_scope: ClassVar[str] = ""
     # Sent with every API call (e.g. Exact's ``Prefer: return=representation``).
     extra_headers: ClassVar[Mapping[str, str]] = {}
+    # Kinds whose ``find_existing`` uses a call the package documents. A line of another
+    # kind that is in doubt is never offered again blindly: it waits for a person
+    # ("in doubt — check in the package").
+    findable: ClassVar[frozenset[str]] = frozenset(ON_EXISTING)
+    # The package's limit on error answers per endpoint, or None.
+    error_budget: ClassVar[ErrorBudget | None] = None
+    # A new access token at most this often (Exact Online: 570 s); 0 when no limit.
+    token_min_interval: ClassVar[float] = 0.0
 
     def __init__(
         self,
@@ -241,6 +266,18 @@ class Connector:
     def rate_limit_state(self, response: httpx.Response) -> tuple[int, float] | None:
         """(calls remaining, epoch seconds when the window resets) from the headers."""
         return None
+
+    def daily_limit_state(self, response: httpx.Response) -> tuple[int, float] | None:
+        """(calls remaining today, epoch seconds when the day resets) from the headers."""
+        return None
+
+    def endpoint_of(self, url: str) -> str:
+        """The endpoint a call belongs to, as the package counts errors and limits.
+
+        Default: the URL's path without a trailing record key. Connectors refine it.
+        """
+        path = urlparse(url).path.rstrip("/")
+        return re.sub(r"(\(guid'[^']*'\)|/[^/]*\d[^/]*)$", "", path)
 
     # --- connecting ----------------------------------------------------------------
     def authorize_url(self, *, redirect_uri: str, state: str) -> str:
