@@ -56,6 +56,12 @@ class Faults:
     token_ttl: int = 3600
     revoke_tokens: bool = False
     seed: int | None = None
+    # Look-ups (GET) answer 503 at this rate, before the handler: "the package's reads
+    # are failing for a while" while its writes may still book.
+    get_error_rate: float = 0.0
+    # Book a second copy of a record whose key is already booked instead of refusing it,
+    # so a test sees a double booking that only the portal's own engine can prevent.
+    accept_duplicates: bool = False
 
 
 _FAULT_TYPES = {
@@ -72,6 +78,8 @@ _FAULT_TYPES = {
     "token_ttl": int,
     "revoke_tokens": bool,
     "seed": int,
+    "get_error_rate": float,
+    "accept_duplicates": bool,
 }
 _NULLABLE = {"rate_limit_per_minute", "rate_limit_per_day", "seed"}
 
@@ -264,6 +272,8 @@ class FaultMiddleware:
                 if not policy.rate_limit_headers:
                     extra.append((b"Retry-After", retry_after(faults, wait)))
                 return _raw(429, policy.error_body("Too many requests"))
+        if scope["method"] == "GET" and sim.chance(faults.get_error_rate):
+            return _raw(503, policy.error_body("Service Unavailable"))
         if sim.chance(faults.error_rate):
             status = 503 if sim.rng.random() < 0.7 else 500
             return _raw(
