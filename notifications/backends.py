@@ -28,6 +28,6 @@ class EmlFileBackend(BaseEmailBackend):
             name = f"{timezone.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
             target = self.folder / name
             partial = target.with_suffix(".part")
-            partial.write_bytes(message.message().as_bytes(linesep="\r\n"))
+            partial.write_bytes(message.message().as_bytes())
             partial.replace(target)  # a reader never sees half a mail
         return len(email_messages)

@@ -110,16 +110,22 @@ def _subject(mail: Mail, reports: list[FailureReport]) -> str:
         "company": company,
     }
     if len(runs) == 1:
-        return ngettext(
-            "%(count)s line failed in run #%(number)s of %(integration)s — %(company)s",
-            "%(count)s lines failed in run #%(number)s of %(integration)s — %(company)s",
+        return (
+            ngettext(
+                "%(count)s line failed in run #%(number)s of %(integration)s — %(company)s",
+                "%(count)s lines failed in run #%(number)s of %(integration)s — %(company)s",
+                count,
+            )
+            % values
+        )
+    return (
+        ngettext(
+            "%(count)s line failed in %(runs)s runs of %(integration)s — %(company)s",
+            "%(count)s lines failed in %(runs)s runs of %(integration)s — %(company)s",
             count,
-        ) % values
-    return ngettext(
-        "%(count)s line failed in %(runs)s runs of %(integration)s — %(company)s",
-        "%(count)s lines failed in %(runs)s runs of %(integration)s — %(company)s",
-        count,
-    ) % values
+        )
+        % values
+    )
 
 
 def mail_message(*, mail: Mail) -> EmailMultiAlternatives | None:

@@ -141,7 +141,7 @@ class Mail(models.Model):
     created_at = models.DateTimeField(_("written"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     # The daily summary: one per user, company and day however often beat runs.
-    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)  # noqa: DJ001
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

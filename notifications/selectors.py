@@ -57,9 +57,7 @@ def language_of(*, user_id: int) -> str:
 
 def member_choices(*, company: Company) -> list[MemberChoice]:
     """Every member of the company with the mail they chose, or their role's default."""
-    chosen = dict(
-        Subscription.objects.filter(company=company).values_list("user_id", "frequency")
-    )
+    chosen = dict(Subscription.objects.filter(company=company).values_list("user_id", "frequency"))
     memberships = Membership.objects.filter(company=company, user__is_active=True).select_related(
         "user", "user__mail_preference"
     )
@@ -114,9 +112,7 @@ def fault_recipients(*, integration: Integration) -> list[Recipient]:
     """Who hears at once that a run stopped: editors and consultants not unsubscribed."""
     choices = member_choices(company=integration.company)
     members = _member_recipients(
-        c
-        for c in choices
-        if c.membership.allows(Role.EDITOR) and c.frequency != Frequency.NOTHING
+        c for c in choices if c.membership.allows(Role.EDITOR) and c.frequency != Frequency.NOTHING
     )
     return _unique(members + _extra_recipients(integration))
 

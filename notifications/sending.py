@@ -40,9 +40,8 @@ def _claimable(now) -> Q:  # type: ignore[no-untyped-def]
 def _claim(mail_id: int) -> bool:
     now = timezone.now()
     lease = now + timedelta(seconds=settings.MAIL_SEND_LEASE_SECONDS)
-    claimed = (
-        Mail.objects.filter(_claimable(now), pk=mail_id)
-        .update(state=MailState.SENDING, lease_until=lease, attempts=F("attempts") + 1)
+    claimed = Mail.objects.filter(_claimable(now), pk=mail_id).update(
+        state=MailState.SENDING, lease_until=lease, attempts=F("attempts") + 1
     )
     return claimed == 1
 
@@ -111,7 +110,9 @@ def _refused(mail: Mail, exc: Exception) -> str:
     )
     if wait <= MAX_COUNTDOWN_SECONDS:
         mail_queue(mail.pk, countdown=wait)
-    logger.info("mail %s to %s refused for now (%s); again in %.0f s", mail.pk, mail.to_address, error, wait)
+    logger.info(
+        "mail %s to %s refused for now (%s); again in %.0f s", mail.pk, mail.to_address, error, wait
+    )
     return MailState.PENDING
 
 

@@ -254,7 +254,7 @@ def unsubscribe(*, token: str) -> None:
     if "x" in target:
         ExtraRecipient.objects.filter(pk=target["x"]).delete()
         return
-    company = Company.objects.filter(pk=target.get("c")).first()
+    company = Company.objects.filter(pk=target.get("c", 0)).first()
     if company is None:
         return
     Subscription.objects.update_or_create(

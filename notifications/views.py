@@ -20,6 +20,7 @@ from notifications.models import ExtraRecipient, Frequency, Subscription
 from notifications.selectors import language_of, mail_log, member_choices
 from portal.models import Company, Membership, Role
 from portal.tenancy import company_view
+from runs.views.requests import authenticated
 
 
 def _own_choices(user_id: int) -> list:  # type: ignore[type-arg]
@@ -36,15 +37,16 @@ def _own_choices(user_id: int) -> list:  # type: ignore[type-arg]
 @login_required
 @require_http_methods(["GET", "POST"])
 def notification_settings(request: HttpRequest) -> HttpResponse:
-    choices = _own_choices(request.user.pk)
-    initial = {"language": language_of(user_id=request.user.pk)}
+    user = authenticated(request)
+    choices = _own_choices(user.pk)
+    initial = {"language": language_of(user_id=user.pk)}
     form = NotificationsForm(request.POST or None, choices=choices, initial=initial)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
-            services.preference_set(user=request.user, language=form.cleaned_data["language"])
+            services.preference_set(user=user, language=form.cleaned_data["language"])
             for name, company in form.companies.items():
                 services.subscription_set(
-                    user=request.user, company=company, frequency=form.cleaned_data[name]
+                    user=user, company=company, frequency=form.cleaned_data[name]
                 )
         messages.success(request, _("Your mail choices are saved."))
         return redirect("notification_settings")
@@ -81,7 +83,7 @@ def integration_mail(
                     integration=integration,
                     email=form.cleaned_data["email"],
                     language=form.cleaned_data["language"],
-                    by=request.user,
+                    by=authenticated(request),
                 )
             except ValidationError as error:
                 form.add_error("email", error)
@@ -107,7 +109,7 @@ def integration_mail_test(
 ) -> HttpResponse:
     integration = get_integration(membership, integration_id)
     try:
-        mail = services.mail_test_queue(integration=integration, user=request.user)
+        mail = services.mail_test_queue(integration=integration, user=authenticated(request))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -132,8 +134,10 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         services.unsubscribe(token=token)
         return render(request, "notifications/unsubscribe.html", {"done": True})
-    company = Company.objects.filter(pk=target.get("c")).first()
-    extra = ExtraRecipient.objects.filter(pk=target.get("x")).select_related("integration").first()
+    company = Company.objects.filter(pk=target.get("c", 0)).first()
+    extra = (
+        ExtraRecipient.objects.filter(pk=target.get("x", 0)).select_related("integration").first()
+    )
     context = {
         "company": None,  # the page stands outside any company's screens
         "company_name": company.name if company else "",
@@ -141,7 +145,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         "already": bool(
             company
             and Subscription.objects.filter(
-                user_id=target.get("u"), company=company, frequency=Frequency.NOTHING
+                user_id=target.get("u", 0), company=company, frequency=Frequency.NOTHING
             ).exists()
         )
         or ("x" in target and extra is None),

@@ -6,113 +6,277 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('integrations', '0001_initial'),
-        ('portal', '0001_initial'),
-        ('runs', '0002_line_identity_pattern_ops'),
+        ("integrations", "0001_initial"),
+        ("portal", "0001_initial"),
+        ("runs", "0002_line_identity_pattern_ops"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ExtraRecipient',
+            name="ExtraRecipient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254, verbose_name='e-mail address')),
-                ('language', models.CharField(choices=[('en', 'English'), ('nl', 'Dutch')], default='en', max_length=8, verbose_name='language')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='extra_recipients', to='integrations.integration')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, verbose_name="e-mail address")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("en", "English"), ("nl", "Dutch")],
+                        default="en",
+                        max_length=8,
+                        verbose_name="language",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="extra_recipients",
+                        to="integrations.integration",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'extra address',
-                'verbose_name_plural': 'extra addresses',
-                'ordering': ['email'],
+                "verbose_name": "extra address",
+                "verbose_name_plural": "extra addresses",
+                "ordering": ["email"],
             },
         ),
         migrations.CreateModel(
-            name='Mail',
+            name="Mail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('failures', 'Failed lines'), ('run_fault', 'Run stopped'), ('daily', 'Daily summary'), ('test', 'Test mail')], max_length=20, verbose_name='kind')),
-                ('to_address', models.EmailField(max_length=254, verbose_name='to')),
-                ('language', models.CharField(default='en', max_length=8)),
-                ('reason', models.TextField(blank=True)),
-                ('state', models.CharField(choices=[('pending', 'Waiting'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('cancelled', 'Nothing left to report')], default='pending', max_length=20, verbose_name='state')),
-                ('due_at', models.DateTimeField(verbose_name='due')),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveIntegerField(default=0, verbose_name='attempts')),
-                ('last_error', models.TextField(blank=True, verbose_name='last error')),
-                ('subject', models.CharField(blank=True, max_length=300, verbose_name='subject')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='written')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent')),
-                ('dedupe_key', models.CharField(blank=True, max_length=200, null=True, unique=True)),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.company')),
-                ('extra_recipient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='notifications.extrarecipient')),
-                ('integration', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='mails', to='integrations.integration')),
-                ('runs', models.ManyToManyField(blank=True, related_name='+', to='runs.run')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("failures", "Failed lines"),
+                            ("run_fault", "Run stopped"),
+                            ("daily", "Daily summary"),
+                            ("test", "Test mail"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("to_address", models.EmailField(max_length=254, verbose_name="to")),
+                ("language", models.CharField(default="en", max_length=8)),
+                ("reason", models.TextField(blank=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Nothing left to report"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                        verbose_name="state",
+                    ),
+                ),
+                ("due_at", models.DateTimeField(verbose_name="due")),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveIntegerField(default=0, verbose_name="attempts")),
+                ("last_error", models.TextField(blank=True, verbose_name="last error")),
+                ("subject", models.CharField(blank=True, max_length=300, verbose_name="subject")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="written")),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent")),
+                (
+                    "dedupe_key",
+                    models.CharField(blank=True, max_length=200, null=True, unique=True),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.company",
+                    ),
+                ),
+                (
+                    "extra_recipient",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="notifications.extrarecipient",
+                    ),
+                ),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mails",
+                        to="integrations.integration",
+                    ),
+                ),
+                ("runs", models.ManyToManyField(blank=True, related_name="+", to="runs.run")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'mail',
-                'verbose_name_plural': 'mails',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "mail",
+                "verbose_name_plural": "mails",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='MailPreference',
+            name="MailPreference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('language', models.CharField(choices=[('en', 'English'), ('nl', 'Dutch')], default='en', max_length=8, verbose_name='language')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='mail_preference', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("en", "English"), ("nl", "Dutch")],
+                        default="en",
+                        max_length=8,
+                        verbose_name="language",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mail_preference",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Subscription',
+            name="Subscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('frequency', models.CharField(choices=[('each_run', 'Each run with failures'), ('daily', 'A daily summary'), ('nothing', 'Nothing')], max_length=20, verbose_name='mail me')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.company')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mail_subscriptions', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "frequency",
+                    models.CharField(
+                        choices=[
+                            ("each_run", "Each run with failures"),
+                            ("daily", "A daily summary"),
+                            ("nothing", "Nothing"),
+                        ],
+                        max_length=20,
+                        verbose_name="mail me",
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.company",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mail_subscriptions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'subscription',
-                'verbose_name_plural': 'subscriptions',
+                "verbose_name": "subscription",
+                "verbose_name_plural": "subscriptions",
             },
         ),
         migrations.AddConstraint(
-            model_name='extrarecipient',
-            constraint=models.UniqueConstraint(fields=('integration', 'email'), name='extra_recipient_unique'),
+            model_name="extrarecipient",
+            constraint=models.UniqueConstraint(
+                fields=("integration", "email"), name="extra_recipient_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='mail',
-            index=models.Index(fields=['state', 'due_at'], name='mail_due'),
+            model_name="mail",
+            index=models.Index(fields=["state", "due_at"], name="mail_due"),
         ),
         migrations.AddIndex(
-            model_name='mail',
-            index=models.Index(fields=['integration', '-created_at'], name='mail_log'),
+            model_name="mail",
+            index=models.Index(fields=["integration", "-created_at"], name="mail_log"),
         ),
         migrations.AddConstraint(
-            model_name='mail',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['pending', 'sending', 'sent', 'failed', 'cancelled'])), name='mail_state_valid'),
+            model_name="mail",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("state__in", ["pending", "sending", "sent", "failed", "cancelled"])
+                ),
+                name="mail_state_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mail',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['failures', 'run_fault', 'daily', 'test'])), name='mail_kind_valid'),
+            model_name="mail",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["failures", "run_fault", "daily", "test"])),
+                name="mail_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mail',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'failures'), ('state', 'pending')), fields=('integration', 'to_address'), name='mail_one_gathering_digest'),
+            model_name="mail",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "failures"), ("state", "pending")),
+                fields=("integration", "to_address"),
+                name="mail_one_gathering_digest",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='subscription',
-            constraint=models.UniqueConstraint(fields=('user', 'company'), name='subscription_unique'),
+            model_name="subscription",
+            constraint=models.UniqueConstraint(
+                fields=("user", "company"), name="subscription_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='subscription',
-            constraint=models.CheckConstraint(condition=models.Q(('frequency__in', ['each_run', 'daily', 'nothing'])), name='subscription_valid'),
+            model_name="subscription",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("frequency__in", ["each_run", "daily", "nothing"])),
+                name="subscription_valid",
+            ),
         ),
     ]
