@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
@@ -31,3 +32,14 @@ class EmlFileBackend(BaseEmailBackend):
             partial.write_bytes(message.message().as_bytes())
             partial.replace(target)  # a reader never sees half a mail
         return len(email_messages)
+
+
+def mail_destination() -> str:
+    """Where the default mailer puts mail, for people to find it (the demo prints it)."""
+    mailer: dict[str, Any] = settings.MAILERS["default"]
+    options: dict[str, Any] = mailer.get("OPTIONS", {})
+    if mailer["BACKEND"] == f"{__name__}.EmlFileBackend":
+        return f"{options['file_path']}/ (one .eml file per mail)"
+    if "host" in options:
+        return f"the mail server at {options['host']}:{options.get('port') or 'its default port'}"
+    return str(mailer["BACKEND"])

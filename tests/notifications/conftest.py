@@ -23,7 +23,7 @@ class Mailbox:
         self.hold = threading.Event()  # set: MAIL FROM waits until it is cleared
         self.holding = threading.Event()  # set by the server while it waits
 
-    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: N802
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
         while self.hold.is_set():
             self.holding.set()
             await asyncio.sleep(0.05)
@@ -31,7 +31,7 @@ class Mailbox:
         envelope.mail_options.extend(mail_options)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         if self.refusals:
             return self.refusals.pop(0)
         message = email.message_from_bytes(envelope.original_content, policy=default)

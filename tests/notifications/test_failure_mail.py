@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from integrations.canonical import identifier_of
 from notifications.models import Frequency, Mail, MailPreference, MailState, Subscription
@@ -57,7 +56,9 @@ def test_a_failing_run_mails_each_subscriber_grouped_by_reason(
     # Editor and consultant by default; the viewer gets the daily summary instead.
     assert sorted(m["To"] for m in messages) == ["c@example.com", "e@example.com"]
     english = smtp.to("c@example.com")[0]
-    assert english["Subject"] == "5 lines failed in run #1 of Accounting link — Bakkerij De Vries BV"
+    assert (
+        english["Subject"] == "5 lines failed in run #1 of Accounting link — Bakkerij De Vries BV"
+    )
     text, html = part(english, "plain"), part(english, "html")
     assert "Klant '…' bestaat niet. (4 lines)" in text
     assert "ShortName is verplicht. (1 line)" in text
@@ -68,7 +69,9 @@ def test_a_failing_run_mails_each_subscriber_grouped_by_reason(
     assert english["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
     dutch = smtp.to("e@example.com")[0]
-    assert dutch["Subject"] == "5 regels mislukt in run #1 van Accounting link — Bakkerij De Vries BV"
+    assert (
+        dutch["Subject"] == "5 regels mislukt in run #1 van Accounting link — Bakkerij De Vries BV"
+    )
     assert "(4 regels)" in part(dutch, "plain")
 
     client.force_login(people["consultant"])
@@ -125,7 +128,9 @@ def test_three_failing_runs_in_the_window_make_one_digest(
         mail_send(mail_id=mail.pk)
 
     (message,) = smtp.to("c@example.com")
-    assert message["Subject"] == "3 lines failed in 3 runs of Accounting link — Bakkerij De Vries BV"
+    assert (
+        message["Subject"] == "3 lines failed in 3 runs of Accounting link — Bakkerij De Vries BV"
+    )
     text = part(message, "plain")
     assert "Run #1:" in text and "Run #2:" in text and "Run #3:" in text
     assert "Klant '…' bestaat niet. (3 lines)" in text
