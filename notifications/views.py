@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -131,13 +132,25 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         target = services.unsubscribe_target(token=token)
     except signing.BadSignature:
         return render(request, "notifications/unsubscribe.html", {"invalid": True}, status=400)
-    if request.method == "POST":
-        services.unsubscribe(token=token)
-        return render(request, "notifications/unsubscribe.html", {"done": True})
     company = Company.objects.filter(pk=target.get("c", 0)).first()
     extra = (
         ExtraRecipient.objects.filter(pk=target.get("x", 0)).select_related("integration").first()
     )
+    # In the language of the mail the link came in, whoever's browser opens it.
+    language = extra.language if extra else language_of(user_id=target.get("u", 0))
+    with translation.override(language):
+        if request.method == "POST":
+            services.unsubscribe(token=token)
+            return render(request, "notifications/unsubscribe.html", {"done": True})
+        return _unsubscribe_page(request, target, company, extra)
+
+
+def _unsubscribe_page(
+    request: HttpRequest,
+    target: dict[str, int],
+    company: Company | None,
+    extra: ExtraRecipient | None,
+) -> HttpResponse:
     context = {
         "company": None,  # the page stands outside any company's screens
         "company_name": company.name if company else "",
