@@ -71,6 +71,22 @@ def member_choices(*, company: Company) -> list[MemberChoice]:
     ]
 
 
+def user_choices(*, user_id: int) -> list[MemberChoice]:
+    """The user's own memberships with the mail they chose, or their role's default."""
+    chosen = dict(
+        Subscription.objects.filter(user_id=user_id).values_list("company_id", "frequency")
+    )
+    memberships = Membership.objects.filter(user_id=user_id).select_related("company", "user")
+    return [
+        MemberChoice(
+            membership=membership,
+            frequency=chosen.get(membership.company_id, DEFAULT_FREQUENCY[Role(membership.role)]),
+            is_default=membership.company_id not in chosen,
+        )
+        for membership in memberships.order_by("company__name")
+    ]
+
+
 def _member_recipients(choices: Iterable[MemberChoice]) -> list[Recipient]:
     recipients = []
     for choice in choices:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import smtplib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import F, Q
@@ -31,7 +31,7 @@ MAX_COUNTDOWN_SECONDS = 600
 MAX_ERROR = 500
 
 
-def _claimable(now) -> Q:  # type: ignore[no-untyped-def]
+def _claimable(now: datetime) -> Q:
     return Q(state=MailState.PENDING, due_at__lte=now) | Q(
         state=MailState.SENDING, lease_until__lt=now
     )

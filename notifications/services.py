@@ -8,7 +8,7 @@ server, so a mail server that is slow or down never slows a run.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -61,7 +61,7 @@ def _mail_write(
     company: Company,
     integration: Integration | None,
     recipient: Recipient,
-    due_at=None,  # type: ignore[no-untyped-def]
+    due_at: datetime | None = None,
     **fields: object,
 ) -> Mail:
     now = timezone.now()
@@ -141,7 +141,7 @@ def mails_for_run_fault(*, run: Run, reason: str) -> int:
     return len(recipients)
 
 
-def mails_daily_queue(*, now=None) -> int:  # type: ignore[no-untyped-def]
+def mails_daily_queue(*, now: datetime | None = None) -> int:
     """Write today's summary for each member on the daily choice whose company had failures.
 
     Safe to call twice a day: the summary of a day is written once per company and address.
@@ -189,12 +189,28 @@ def mail_test_queue(*, integration: Integration, user: AbstractBaseUser) -> Mail
 # --- people's choices ------------------------------------------------------------------------
 
 
-def subscription_set(*, user: AbstractBaseUser, company: Company, frequency: str) -> Subscription:
+# Mails still waiting that a choice no longer wants: none at all, or no failure digests.
+_UNWANTED: dict[str, list[str]] = {
+    Frequency.NOTHING: list(MailKind.values),
+    Frequency.DAILY: [MailKind.FAILURES],
+    Frequency.EACH_RUN: [MailKind.DAILY],
+}
+
+
+def subscription_set(*, user_id: int, company: Company, frequency: str) -> Subscription:
+    """Store the member's choice; mails waiting that it no longer wants are not sent."""
     if frequency not in Frequency.values:
         raise ValidationError(_("Choose one of the offered mail choices."))
-    subscription, _created = Subscription.objects.update_or_create(
-        user_id=user.pk, company=company, defaults={"frequency": frequency}
-    )
+    with transaction.atomic():
+        subscription, _created = Subscription.objects.update_or_create(
+            user_id=user_id, company=company, defaults={"frequency": frequency}
+        )
+        Mail.objects.filter(
+            user_id=user_id,
+            company=company,
+            kind__in=_UNWANTED[Frequency(frequency)],
+            state=MailState.PENDING,
+        ).exclude(kind=MailKind.TEST).update(state=MailState.CANCELLED)
     return subscription
 
 
@@ -222,9 +238,14 @@ def extra_recipient_add(
 
 
 def extra_recipient_remove(*, integration: Integration, recipient_id: int) -> bool:
-    deleted, _rows = ExtraRecipient.objects.filter(
-        integration=integration, pk=recipient_id
-    ).delete()
+    """Remove the address; mails still waiting for it are not sent."""
+    with transaction.atomic():
+        Mail.objects.filter(
+            integration=integration, extra_recipient_id=recipient_id, state=MailState.PENDING
+        ).update(state=MailState.CANCELLED)
+        deleted, _rows = ExtraRecipient.objects.filter(
+            integration=integration, pk=recipient_id
+        ).delete()
     return deleted > 0
 
 
@@ -252,11 +273,11 @@ def unsubscribe(*, token: str) -> None:
     """Turn the mails off: a member's choice becomes Nothing, an extra address goes."""
     target = unsubscribe_target(token=token)
     if "x" in target:
-        ExtraRecipient.objects.filter(pk=target["x"]).delete()
+        extra = ExtraRecipient.objects.filter(pk=target["x"]).select_related("integration").first()
+        if extra is not None:
+            extra_recipient_remove(integration=extra.integration, recipient_id=extra.pk)
         return
     company = Company.objects.filter(pk=target.get("c", 0)).first()
     if company is None:
         return
-    Subscription.objects.update_or_create(
-        user_id=target["u"], company=company, defaults={"frequency": Frequency.NOTHING}
-    )
+    subscription_set(user_id=target["u"], company=company, frequency=Frequency.NOTHING)

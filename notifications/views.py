@@ -18,28 +18,17 @@ from integrations.views.screens import get_integration
 from notifications import services
 from notifications.forms import ExtraRecipientForm, NotificationsForm
 from notifications.models import ExtraRecipient, Frequency, Subscription
-from notifications.selectors import language_of, mail_log, member_choices
+from notifications.selectors import language_of, mail_log, member_choices, user_choices
 from portal.models import Company, Membership, Role
 from portal.tenancy import company_view
 from runs.views.requests import authenticated
-
-
-def _own_choices(user_id: int) -> list:  # type: ignore[type-arg]
-    """The user's memberships with their mail choice (or their role's default)."""
-    companies = Company.objects.filter(memberships__user_id=user_id).order_by("name")
-    return [
-        choice
-        for company in companies
-        for choice in member_choices(company=company)
-        if choice.membership.user_id == user_id
-    ]
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def notification_settings(request: HttpRequest) -> HttpResponse:
     user = authenticated(request)
-    choices = _own_choices(user.pk)
+    choices = user_choices(user_id=user.pk)
     initial = {"language": language_of(user_id=user.pk)}
     form = NotificationsForm(request.POST or None, choices=choices, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -47,7 +36,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
             services.preference_set(user=user, language=form.cleaned_data["language"])
             for name, company in form.companies.items():
                 services.subscription_set(
-                    user=user, company=company, frequency=form.cleaned_data[name]
+                    user_id=user.pk, company=company, frequency=form.cleaned_data[name]
                 )
         messages.success(request, _("Your mail choices are saved."))
         return redirect("notification_settings")

@@ -101,3 +101,25 @@ def test_a_test_mail_without_an_address_says_so(client, consultant, integration)
     page = client.post(test_url, follow=True)
     assert "no e-mail address" in page.content.decode()
     assert not Mail.objects.exists()
+
+
+def test_choosing_nothing_cancels_the_digest_still_gathering(client, editor, integration):
+    from django.utils import timezone
+
+    from notifications.models import MailState
+
+    digest = Mail.objects.create(
+        company=integration.company,
+        integration=integration,
+        kind=MailKind.FAILURES,
+        user=editor,
+        to_address="e@example.com",
+        due_at=timezone.now(),
+    )
+    client.force_login(editor)
+    client.post(
+        reverse("notification_settings"),
+        {"language": "en", f"company_{integration.company_id}": Frequency.NOTHING},
+    )
+    digest.refresh_from_db()
+    assert digest.state == MailState.CANCELLED
