@@ -219,3 +219,25 @@ def test_a_stopped_run_is_mailed_at_once_to_editors_and_consultants(
     message = smtp.to("c@example.com")[0]
     assert message["Subject"] == "Run #1 of Accounting link stopped — Bakkerij De Vries BV"
     assert "Multivers Online refused the login" in part(message, "plain")
+
+
+def test_a_mail_server_that_is_down_does_not_hold_up_the_run(
+    connected, multivers, eager, mail_now, people, settings
+):
+    from tests.notifications.conftest import _free_port
+
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": _free_port(), "timeout": 2},
+        }
+    }
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=failing_batch())
+
+    run.refresh_from_db()
+    assert (run.status, run.failed) == ("finished", 5)
+    mails = list(Mail.objects.all())
+    assert len(mails) == 2
+    # Refused for now (no connection): waiting for the next try, nothing lost.
+    assert all(m.state == MailState.PENDING and m.attempts == 1 for m in mails)
+    assert all("Connection refused" in m.last_error or "Errno" in m.last_error for m in mails)
