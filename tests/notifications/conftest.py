@@ -12,6 +12,9 @@ from email.policy import default
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.utils import timezone
+
+from runs.models import LineStatus, Run, RunLine, RunStatus, Trigger
 
 
 class Mailbox:
@@ -84,6 +87,34 @@ def part(message: EmailMessage, subtype: str) -> str:
     body = message.get_body(preferencelist=(subtype,))
     assert body is not None and body.get_content_type() == f"text/{subtype}"
     return body.get_content()
+
+
+def failed_run(integration, identifiers: list[str]) -> Run:
+    """A finished run whose lines all failed with Multivers' "Klant … bestaat niet"."""
+    number = integration.last_run_number + 1
+    integration.last_run_number = number
+    integration.save(update_fields=["last_run_number"])
+    run = Run.objects.create(
+        integration=integration,
+        number=number,
+        trigger=Trigger.INTAKE,
+        status=RunStatus.FINISHED,
+        total=len(identifiers),
+        failed=len(identifiers),
+        finished_at=timezone.now(),
+    )
+    for position, identifier in enumerate(identifiers, start=1):
+        RunLine.objects.create(
+            run=run,
+            integration=integration,
+            position=position,
+            kind="customer",
+            identifier=identifier,
+            payload={},
+            status=LineStatus.FAILED,
+            message=f"Klant '{identifier}' bestaat niet.",
+        )
+    return run
 
 
 from tests.runs.conftest import (  # noqa: E402, F401  the engine's fixtures, for real runs

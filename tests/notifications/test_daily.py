@@ -8,36 +8,9 @@ from django.utils import timezone
 from notifications.models import Mail, MailKind, MailState
 from notifications.sending import mail_send
 from notifications.services import mails_daily_queue
-from runs.models import LineStatus, Run, RunLine, RunStatus, Trigger
+from tests.notifications.conftest import failed_run
 
 pytestmark = pytest.mark.django_db
-
-
-def _failed_run(integration, identifiers: list[str]) -> Run:
-    number = integration.last_run_number + 1
-    integration.last_run_number = number
-    integration.save(update_fields=["last_run_number"])
-    run = Run.objects.create(
-        integration=integration,
-        number=number,
-        trigger=Trigger.INTAKE,
-        status=RunStatus.FINISHED,
-        total=len(identifiers),
-        failed=len(identifiers),
-        finished_at=timezone.now(),
-    )
-    for position, identifier in enumerate(identifiers, start=1):
-        RunLine.objects.create(
-            run=run,
-            integration=integration,
-            position=position,
-            kind="customer",
-            identifier=identifier,
-            payload={},
-            status=LineStatus.FAILED,
-            message=f"Klant '{identifier}' bestaat niet.",
-        )
-    return run
 
 
 def test_viewers_get_one_summary_a_day_of_their_companys_failures(
@@ -46,8 +19,8 @@ def test_viewers_get_one_summary_a_day_of_their_companys_failures(
     viewer.email, editor.email = "v@example.com", "e@example.com"
     viewer.save()
     editor.save()
-    _failed_run(integration, ["10010", "10011"])
-    _failed_run(other_integration, ["99999"])
+    failed_run(integration, ["10010", "10011"])
+    failed_run(other_integration, ["99999"])
 
     assert mails_daily_queue() == 1
     assert mails_daily_queue() == 0  # beat twice on one day: still one summary
@@ -66,7 +39,7 @@ def test_no_summary_when_every_failure_was_fixed_before_it_went_out(
 ):
     viewer.email = "v@example.com"
     viewer.save()
-    run = _failed_run(integration, ["10010"])
+    run = failed_run(integration, ["10010"])
     mails_daily_queue()
     run.lines.update(resolved_at=timezone.now())
 
