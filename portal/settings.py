@@ -11,11 +11,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_float, env_int, env_list, env_str
+from portal.env import env_bool, env_float, env_int, env_list, env_mailer, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "portal",
     "integrations",
     "runs",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +184,12 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "sweep-stalled-runs": {"task": "runs.tasks.sweep", "schedule": 30.0},
+    # Mails whose digest window closed, whose retry is due, or whose worker died.
+    "send-due-mails": {"task": "notifications.tasks.sweep", "schedule": 30.0},
+    "daily-mail-summaries": {
+        "task": "notifications.tasks.daily",
+        "schedule": crontab(hour=env_int("MAIL_DAILY_HOUR", 7, minimum=0), minute=0),
+    },
 }
 
 # --- accounting packages ----------------------------------------------------------------
@@ -301,6 +309,27 @@ CIRCUIT_COOLOFF_SECONDS = env_float("CIRCUIT_COOLOFF_SECONDS", 30.0)
 CIRCUIT_RUN_STOP_SECONDS = env_float("CIRCUIT_RUN_STOP_SECONDS", 600.0)
 # Longest a worker blocks for the shared rate limit before it re-queues the run.
 LIMITER_MAX_WAIT_SECONDS = env_float("LIMITER_MAX_WAIT_SECONDS", 30.0)
+
+# --- mail (notifications/, docs/operations.md "Mail") ------------------------------------
+# Unset: every mail is written as an .eml file under var/mail/ (the demo, a laptop).
+# EMAIL_TIMEOUT: a slow mail server holds a worker process at most this long per try.
+MAILERS = {
+    "default": env_mailer(
+        "EMAIL_URL",
+        default_dir=str(VAR_DIR / "mail"),
+        timeout=env_int("EMAIL_TIMEOUT", 10, minimum=1),
+    )
+}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Cloud Portal <portal@localhost>")
+# At most one failure mail per integration per recipient in this window; what fails
+# meanwhile is gathered into that one digest, sent when the window closes.
+MAIL_DIGEST_WINDOW_SECONDS = env_int("MAIL_DIGEST_WINDOW_SECONDS", 30 * 60, minimum=0)
+# A mail claimed for sending longer than this lost its worker and is sent again.
+MAIL_SEND_LEASE_SECONDS = env_float("MAIL_SEND_LEASE_SECONDS", 120, minimum=1)
+# A refusal for now (SMTP 4xx, no connection): tries, and the backoff between them.
+MAIL_MAX_ATTEMPTS = env_int("MAIL_MAX_ATTEMPTS", 8, minimum=1)
+MAIL_RETRY_BASE_SECONDS = env_float("MAIL_RETRY_BASE_SECONDS", 30.0)
+MAIL_RETRY_CAP_SECONDS = env_float("MAIL_RETRY_CAP_SECONDS", 3600.0)
 
 # --- intake -----------------------------------------------------------------------------
 INTAKE_MAX_LINES = env_int("INTAKE_MAX_LINES", 50_000, minimum=1)

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from notifications.urls import company_urlpatterns as notification_company_urls
 from portal import views
 
 urlpatterns = [
@@ -18,6 +19,8 @@ urlpatterns = [
     path("companies/", views.my_company, name="my_company"),
     path("c/<slug:company_slug>/", include("integrations.urls")),
     path("c/<slug:company_slug>/", include("runs.urls")),
+    path("c/<slug:company_slug>/", include(notification_company_urls)),
+    path("", include("notifications.urls")),
     path("api/v1/", include("runs.api_urls")),
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for it on pages without our <link rel="icon">, such as the admin.

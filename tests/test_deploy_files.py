@@ -28,7 +28,7 @@ def _command(service: str) -> list[str]:
 
 def _settings_variables() -> set[str]:
     source = (ROOT / "portal" / "settings.py").read_text()
-    return set(re.findall(r'env_(?:str|bool|int|float|list)\(\s*"([A-Z0-9_]+)"', source))
+    return set(re.findall(r'env_(?:str|bool|int|float|list|mailer)\(\s*"([A-Z0-9_]+)"', source))
 
 
 def test_compose_has_every_service_with_its_health_conditions():

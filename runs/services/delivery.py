@@ -38,6 +38,7 @@ from runs.services.claims import PHASES, Job, lines_claim, lines_release
 from runs.services.limits import CircuitBreaker, limiter_for
 from runs.services.offering import Offered, Offerer, RetryPolicy, Try
 from runs.services.recording import earlier_failures_open, results_record
+from runs.signals import run_finished, run_stopped
 
 if TYPE_CHECKING:
     from integrations.connectors.base import Connector
@@ -223,6 +224,7 @@ def _run_fail(run: Run, reason: str) -> None:
         status=RunStatus.FAILED, error=reason, finished_at=timezone.now(), heartbeat_at=None
     )
     _recount(run)
+    run_stopped.send(sender=Run, run=run, reason=reason)
     logger.warning("run %s stopped: %s", run.pk, reason)
 
 
@@ -245,6 +247,7 @@ def _run_finish(run: Run) -> None:
         Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
             status=RunStatus.FINISHED, finished_at=now, heartbeat_at=None
         )
+        run_finished.send(sender=Run, run=run)
         following = (
             Run.objects.filter(integration_id=run.integration_id, status=RunStatus.QUEUED)
             .order_by("number")

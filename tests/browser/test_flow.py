@@ -141,3 +141,70 @@ def test_an_editor_corrects_failed_lines_and_retries_them(
     expect(page.get_by_role("heading", name="Geschiedenis")).to_be_visible()
     expect(page.locator("#run-2")).to_contain_text("Nieuwe poging van #1")
     screens.assert_clean()
+
+
+# --- the failure mail of the same run leads to it -------------------------------------------
+
+
+@pytest.fixture
+def mailbox(tmp_path, monkeypatch, live_server, editor, integration):
+    """Mail as .eml files in a folder; the editor and a Dutch extra address subscribed.
+
+    Set before ``seed`` starts its worker, which reads these from the environment.
+    """
+    from notifications.models import ExtraRecipient
+
+    folder = tmp_path / "mail"
+    monkeypatch.setenv("EMAIL_URL", f"file://{folder}")
+    monkeypatch.setenv("MAIL_DIGEST_WINDOW_SECONDS", "0")
+    monkeypatch.setenv("PORTAL_BASE_URL", live_server.url)
+    editor.email = "editor@example.com"
+    editor.save()
+    ExtraRecipient.objects.create(
+        integration=integration, email="boekhouding@example.com", language="nl"
+    )
+    return folder
+
+
+def _mails(folder: Any, count: int, timeout: float = 30) -> dict[str, Any]:
+    import email
+    import time
+    from email.policy import default
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        files = sorted(folder.glob("*.eml")) if folder.exists() else []
+        if len(files) >= count:
+            messages = [email.message_from_bytes(f.read_bytes(), policy=default) for f in files]
+            return {str(m["To"]): m for m in messages}
+        time.sleep(0.2)
+    pytest.fail(f"{count} mails expected in {folder}, found {len(files)}")
+
+
+def test_the_failure_mail_opens_the_run_with_its_failed_lines(
+    mailbox, page, screens, live_server, seed
+):
+    from playwright.sync_api import expect
+
+    mails = _mails(mailbox, 2)
+    english, dutch = mails["editor@example.com"], mails["boekhouding@example.com"]
+    assert (
+        english["Subject"] == "2 lines failed in run #1 of Accounting link — Bakkerij De Vries BV"
+    )
+    assert dutch["Subject"].startswith("2 regels mislukt in run #1")
+    for name, message in (("10-failure-mail", english), ("11-failure-mail-dutch", dutch)):
+        html = message.get_body(preferencelist=("html",)).get_content()
+        page.set_content(html)
+        page.screenshot(path=screens.folder / f"{name}.png", full_page=True)
+
+    page.set_content(english.get_body(preferencelist=("html",)).get_content())
+    link = page.get_by_role("link", name="Open run #1, failed lines only")
+    page.goto(link.get_attribute("href"))  # the recipient is not logged in yet
+    page.get_by_label("Username").fill(seed.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    expect(page.get_by_role("heading", name=re.compile(r"Run #1"))).to_be_visible()
+    expect(page.get_by_label("Show only failed")).to_be_checked()
+    expect(page.locator("#lines tbody tr")).to_have_count(2)
+    screens.assert_clean()

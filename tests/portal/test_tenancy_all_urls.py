@@ -34,7 +34,8 @@ SKIPPED_NAMES = {
     "openapi-view": "the API's documentation page: public by design, holds no company data",
 }
 # Answer anonymous visitors by design; still must not write anything.
-PUBLIC_NAMES = {"login", "logout", "healthz", "set_language", "favicon"}
+# ``unsubscribe``: the mail's signed link works without login; a made-up token is refused.
+PUBLIC_NAMES = {"login", "logout", "healthz", "set_language", "favicon", "unsubscribe"}
 FORM_DATA = {
     "version": "1",
     "reoffer": "on",
@@ -146,13 +147,15 @@ def _ids(company: Any, integration: Any, rows: dict[str, Any]) -> dict[str, Any]
         "line_id": rows["line"].pk,
         "attempt_id": rows["attempt"].pk,
         "edit_id": rows["edit"].pk,
+        # Unsigned: every visitor must be refused (a valid token is tested in tests/notifications).
+        "token": "not-a-signed-token",
     }
 
 
 def _snapshot() -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the portal's own tables: any write shows up as a difference."""
     models = [get_user_model()]
-    for label in ("portal", "integrations", "runs"):
+    for label in ("portal", "integrations", "runs", "notifications"):
         models.extend(apps.get_app_config(label).get_models())
     return {
         model._meta.label: [

@@ -97,6 +97,7 @@ class Command(BaseCommand):
             integrations = [_integration(demo, companies[demo.slug]) for demo in COMPANIES]
             for integration in integrations:
                 _history(integration)
+            _mail_choices(integrations)
         if not options["no_connect"]:
             for integration in integrations:
                 _connect(integration)
@@ -134,6 +135,27 @@ def _users(companies: dict[str, Company]) -> None:
         for slug, role in memberships:
             Membership.objects.update_or_create(
                 user=user, company=companies[slug], defaults={"role": role}
+            )
+
+
+# Languages of the failure mails; the rest keep English. Subscriptions stay the role's
+# default (editors and consultants: each run with failures; the viewer: a daily summary).
+MAIL_LANGUAGES = {"editor": "nl", "editor-jansen": "nl", "viewer": "nl", "consultant": "en"}
+# The bookkeeper's shared mailbox hears of De Vries' failures too (an extra address).
+EXTRA_ADDRESSES = {"de-vries": ("boekhouding@bakkerijdevries.example", "nl")}
+
+
+def _mail_choices(integrations: list[Integration]) -> None:
+    from notifications.models import ExtraRecipient, MailPreference
+
+    for username, language in MAIL_LANGUAGES.items():
+        user = get_user_model().objects.get(username=username)
+        MailPreference.objects.update_or_create(user=user, defaults={"language": language})
+    for integration in integrations:
+        extra = EXTRA_ADDRESSES.get(integration.company.slug)
+        if extra is not None:
+            ExtraRecipient.objects.update_or_create(
+                integration=integration, email=extra[0], defaults={"language": extra[1]}
             )
 
 

@@ -1,0 +1,16 @@
+"""What the engine announces, for apps above it (notifications) to act on.
+
+Each signal is sent inside the transaction that records the fact, so a receiver that
+writes rows (an outbox mail) commits or rolls back together with it. Receivers must be
+quick and must not do I/O beyond the database: they run in the engine's thread.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# The run finished: every line is final (some may have failed). Keyword: run.
+run_finished = Signal()
+# The run stopped on a run-level fault (credentials refused, package down, disabled
+# integration); its pending lines wait for a resume. Keywords: run, reason.
+run_stopped = Signal()

@@ -1,0 +1,48 @@
+"""The daily summary: once a day per viewer, only when their company had failures."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from notifications.models import Mail, MailKind, MailState
+from notifications.sending import mail_send
+from notifications.services import mails_daily_queue
+from tests.notifications.conftest import failed_run
+
+pytestmark = pytest.mark.django_db
+
+
+def test_viewers_get_one_summary_a_day_of_their_companys_failures(
+    integration, other_integration, viewer, editor, mailoutbox
+):
+    viewer.email, editor.email = "v@example.com", "e@example.com"
+    viewer.save()
+    editor.save()
+    failed_run(integration, ["10010", "10011"])
+    failed_run(other_integration, ["99999"])
+
+    assert mails_daily_queue() == 1
+    assert mails_daily_queue() == 0  # beat twice on one day: still one summary
+    mail = Mail.objects.get()
+    assert (mail.kind, mail.to_address) == (MailKind.DAILY, "v@example.com")
+    assert mail_send(mail_id=mail.pk) == MailState.SENT
+
+    (message,) = mailoutbox
+    assert message.subject == "Daily summary: 2 lines failed — Bakkerij De Vries BV"
+    assert "Klant '…' bestaat niet. (2 lines)" in message.body
+    assert "99999" not in message.body
+
+
+def test_no_summary_when_every_failure_was_fixed_before_it_went_out(
+    integration, viewer, mailoutbox
+):
+    viewer.email = "v@example.com"
+    viewer.save()
+    run = failed_run(integration, ["10010"])
+    mails_daily_queue()
+    run.lines.update(resolved_at=timezone.now())
+
+    mail = Mail.objects.get()
+    assert mail_send(mail_id=mail.pk) == MailState.CANCELLED
+    assert mailoutbox == []
