@@ -34,7 +34,8 @@ DEMO_CLIENT_ID = "cloud-portal-demo"
 DEMO_CLIENT_SECRET = "demo-secret"  # noqa: S105 - the simulators' published demo client
 _LOCAL_HOSTS = {"localhost", "127.0.0.1"}
 TOO_EARLY = "Rate limit exceeded: access_token not expired"
-TOO_MANY_TOKEN_CALLS = "Rate limit exceeded: too many token requests today"  # not confirmed
+# Not confirmed; not a secret.
+TOO_MANY_TOKEN_CALLS = "Rate limit exceeded: too many token requests today"  # noqa: S105
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,9 @@ def oauth_routes(wording: OAuthWording) -> list[Route]:
             return JSONResponse(store.issue(client_id))
         if grant == "refresh_token":
             cadence = Cadence(
-                sim.faults.token_min_interval, sim.faults.token_calls_per_day, sim.faults.day_seconds
+                sim.faults.token_min_interval,
+                sim.faults.token_calls_per_day,
+                sim.faults.day_seconds,
             )
             tokens, reason = store.rotate(form.get("refresh_token", ""), client_id, cadence)
             if reason in ("early", "day"):

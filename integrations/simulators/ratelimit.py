@@ -36,9 +36,7 @@ class RateLimits:
     ) -> tuple[bool, list[tuple[bytes, bytes]], float]:
         """Count one call; answer (allowed, rate-limit headers, seconds until the blocking window resets)."""
         now = time.time()
-        day_ok, day_left, day_reset = self._take(
-            self._day, key, now, self.day_seconds, per_day
-        )
+        day_ok, day_left, day_reset = self._take(self._day, key, now, self.day_seconds, per_day)
         minute_ok, minute_left, minute_reset = (
             (False, 0, now + 60)
             if not day_ok

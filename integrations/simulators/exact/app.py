@@ -77,7 +77,11 @@ DEFAULTS = {
 # July 2021); the status is not confirmed: 429, as Exact answers its other limits.
 BLOCKED = (429, "API rate limit exceeded")
 # The key of each entity's rows, which ``$skiptoken`` names.
-_KEY_FIELDS = {"SalesEntries": "EntryID", "PurchaseEntries": "EntryID", "GeneralJournalEntries": "EntryID"}
+_KEY_FIELDS = {
+    "SalesEntries": "EntryID",
+    "PurchaseEntries": "EntryID",
+    "GeneralJournalEntries": "EntryID",
+}
 SERVICES = {
     "Accounts": "crm",
     "SalesEntries": "salesentry",

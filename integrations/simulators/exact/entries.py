@@ -257,7 +257,13 @@ PROPERTIES: dict[str, frozenset[str]] = {
     "PurchaseEntries": frozenset(_SALES_PURCHASE | {"Supplier", "PurchaseEntryLines"}),
     "GeneralJournalEntries": frozenset(
         _ENTRY
-        | {"JournalCode", "FinancialYear", "FinancialPeriod", "Reversal", "GeneralJournalEntryLines"}
+        | {
+            "JournalCode",
+            "FinancialYear",
+            "FinancialPeriod",
+            "Reversal",
+            "GeneralJournalEntryLines",
+        }
     ),
     "GeneralJournalEntryLines": frozenset(
         {

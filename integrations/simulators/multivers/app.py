@@ -263,10 +263,7 @@ def _no_resource(request: Request) -> Response:
 
 def not_allowed(request: Request) -> Response:
     return JSONResponse(
-        {
-            "Message": "The requested resource does not support http method "
-            f"'{request.method}'."
-        },
+        {"Message": f"The requested resource does not support http method '{request.method}'."},
         status_code=405,
     )
 
