@@ -246,7 +246,7 @@ async def read(request: Request, admin: Administration) -> Response:
     key = request.path_params.get("id")
     if entity in COMMANDS or (entity in ENTITIES and key is None):
         return not_allowed(request)
-    if entity not in ENTITIES or (entity == "FinTrans" and len(key.split("/")) != 3):
+    if entity not in ENTITIES or key is None or (entity == "FinTrans" and key.count("/") != 2):
         return _no_resource(request)
     records = admin.records[entity]
     if key not in records:
