@@ -34,6 +34,16 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--token-ttl", type=int)
     parser.add_argument("--error-rate", type=float)
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--error-limit", type=int)
+    parser.add_argument("--error-window-seconds", type=float)
+    parser.add_argument("--token-min-interval", type=float)
+    parser.add_argument("--day-seconds", type=float)
+    parser.add_argument(
+        "--accept-duplicates",
+        action="store_true",
+        default=None,
+        help="book a duplicate key as a second copy instead of refusing it",
+    )
     return parser.parse_args()
 
 
@@ -45,6 +55,11 @@ def _knobs(args: argparse.Namespace) -> dict[str, Any]:
         "token_ttl",
         "error_rate",
         "seed",
+        "error_limit",
+        "error_window_seconds",
+        "token_min_interval",
+        "day_seconds",
+        "accept_duplicates",
     )
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 

@@ -276,6 +276,8 @@ class Simulator:
         self.by_status: Counter[int] = Counter()
         self.sent_429 = 0
         self.token_calls = 0
+        # Token calls refused by the cadence: "early" (within token_min_interval), "day".
+        self.token_refusals: Counter[str] = Counter()
         for hook in self.on_reset:
             hook()
 
@@ -299,6 +301,9 @@ class Simulator:
             "by_status": {str(code): n for code, n in sorted(self.by_status.items())},
             "sent_429": self.sent_429,
             "token_calls": self.token_calls,
+            "token_refusals": dict(self.token_refusals),
+            # When each grant got its tokens, so a test can check the gaps between them.
+            "token_grants": self.tokens.grants(),
             "bookings": len(self.ledger.snapshot()["bookings"]),
             "error_blocks": len(self.errors.blocks),
         }

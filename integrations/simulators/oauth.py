@@ -70,6 +70,10 @@ class TokenStore:
     def load_state(self, state: dict[str, Any]) -> None:
         vars(self).update(state)
 
+    def grants(self) -> list[list[float]]:
+        """When each grant was handed its tokens (epoch seconds), oldest grant first."""
+        return [list(times) for times in self._grants.values()]
+
     def client_ok(self, client_id: str, secret: str) -> bool:
         known = self.clients.get(client_id)
         return known is not None and secrets.compare_digest(known, secret)
@@ -215,6 +219,7 @@ def oauth_routes(wording: OAuthWording) -> list[Route]:
             )
             tokens, reason = store.rotate(form.get("refresh_token", ""), client_id, cadence)
             if reason in ("early", "day"):
+                sim.token_refusals[reason] += 1
                 text = TOO_EARLY if reason == "early" else TOO_MANY_TOKEN_CALLS
                 return _grant_error("access_denied", text)
             if tokens is None:

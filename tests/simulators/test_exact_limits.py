@@ -236,3 +236,17 @@ def test_with_accept_duplicates_a_reused_code_is_booked_twice(exact):
         create_account(api, "C0001")
         create_account(api, "C0001")
     assert [b["key"] for b in exact.ledger()] == ["C0001", "C0001"]
+
+
+def test_stats_show_when_each_grant_got_its_tokens_and_what_was_refused(exact):
+    exact.set_faults(token_min_interval=0.3)
+    tokens = exact.login()
+    assert refresh(exact, tokens["refresh_token"]).status_code == 400
+    time.sleep(0.35)
+    assert refresh(exact, tokens["refresh_token"]).status_code == 200
+
+    stats = exact.stats()
+    [times] = stats["token_grants"]
+    assert len(times) == 2 and times[1] - times[0] >= 0.3
+    assert stats["token_refusals"] == {"early": 1}
+    assert stats["token_calls"] == 3
