@@ -243,6 +243,7 @@ def test_the_next_journal_transaction_is_reserved_for_whoever_asked(multivers):
         ("GET", "/Customer.json/C0001", 404),
         ("GET", "/customer/C0001", 404),
         ("GET", "/FinTrans/2024/M", 404),
+        ("POST", "/VatCodeInfoList", 405),
     ],
 )
 def test_only_the_documented_calls_are_answered(multivers, method, path, status):

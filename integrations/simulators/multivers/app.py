@@ -84,6 +84,8 @@ INVOICES = {
 }
 ENTITIES = (*RELATIONS, *INVOICES, "FinTrans")
 COMMANDS = ("GetNextJournalTransactionCommand",)
+# Documented for GET only.
+LISTS = ("VatCodeInfoList", "JournalInfoList", "PaymentConditionNVL")
 
 
 class Administration:
@@ -218,6 +220,8 @@ async def administrations(request: Request) -> Response:
 @in_administration
 async def create(request: Request, admin: Administration) -> Response:
     entity = request.path_params["entity"]
+    if entity in LISTS:
+        return not_allowed(request)
     if entity not in ENTITIES:
         return _no_resource(request)
     body = json_body(await request.body())
