@@ -69,7 +69,7 @@ def raw_export(
         def send(item: tuple[str, dict[str, Any], Any]) -> None:
             entity, body, numbering = item
             if numbering is not None:
-                number = client.get("/GetNextJournalTransactionCommand", params=numbering)
+                number = client.post("/GetNextJournalTransactionCommand", params=numbering)
                 body = {**body, "journalTransaction": int(number.raise_for_status().json())}
             client.post(f"/{entity}", json=body).raise_for_status()
 

@@ -1,9 +1,14 @@
-"""``python -m integrations.simulators multivers|exact|all [--port N] [--host H] [knobs]``."""
+"""``python -m integrations.simulators multivers|exact|all [--port N] [--host H] [--state DIR] [knobs]``.
+
+With ``--state DIR`` each simulator keeps its bookings, records and grants in DIR and
+finds them again when started anew (also after kill -9).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -22,12 +27,23 @@ def _arguments() -> argparse.Namespace:
         parser.add_argument(
             f"--{name}-port", type=int, default=port, help=f"port of {name} with 'all'"
         )
+    parser.add_argument("--state", type=Path, help="folder where the simulators keep their state")
     parser.add_argument("--latency-ms", type=int)
     parser.add_argument("--rate-limit-per-minute", type=int)
     parser.add_argument("--rate-limit-per-day", type=int)
     parser.add_argument("--token-ttl", type=int)
     parser.add_argument("--error-rate", type=float)
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--error-limit", type=int)
+    parser.add_argument("--error-window-seconds", type=float)
+    parser.add_argument("--token-min-interval", type=float)
+    parser.add_argument("--day-seconds", type=float)
+    parser.add_argument(
+        "--accept-duplicates",
+        action="store_true",
+        default=None,
+        help="book a duplicate key as a second copy instead of refusing it",
+    )
     return parser.parse_args()
 
 
@@ -39,13 +55,20 @@ def _knobs(args: argparse.Namespace) -> dict[str, Any]:
         "token_ttl",
         "error_rate",
         "seed",
+        "error_limit",
+        "error_window_seconds",
+        "token_min_interval",
+        "day_seconds",
+        "accept_duplicates",
     )
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
-def _server(name: str, host: str, port: int, knobs: dict[str, Any]) -> uvicorn.Server:
+def _server(
+    name: str, host: str, port: int, knobs: dict[str, Any], state: Path | None
+) -> uvicorn.Server:
     config = uvicorn.Config(
-        create_app(name, **knobs),
+        create_app(name, state_dir=state, **knobs),
         host=host,
         port=port,
         log_level="warning",
@@ -67,7 +90,7 @@ def main() -> None:
     servers = []
     for name in names:
         port = args.port if args.port and args.name != "all" else getattr(args, f"{name}_port")
-        servers.append(_server(name, args.host, port, knobs))
+        servers.append(_server(name, args.host, port, knobs, args.state))
         print(f"{name} simulator on http://{args.host}:{port}{SIMULATORS[name][1]}", flush=True)
     asyncio.run(_serve(servers))
 

@@ -6,8 +6,9 @@ limits, transient 5xx answers and timeouts *before* the handler runs, so none of
 books anything, then checks the bearer token. The token and authorize endpoints only get
 latency; ``/_sim/*`` gets nothing.
 
-The control API (``/_sim/ledger``, ``/_sim/reset``, ``/_sim/faults``, ``/_sim/stats``) is
-the same for every simulator; other engineers' tests code against it.
+The control API (``/_sim/ledger``, ``/_sim/reset``, ``/_sim/faults``, ``/_sim/stats``,
+``/_sim/errors``: the error answers per endpoint and the blocks they caused) is the same
+for every simulator; other engineers' tests code against it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import pickle
 import random
 import threading
 import time
@@ -29,11 +32,13 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from integrations.simulators.errorlimit import COUNTED_STATUSES, ErrorLedger
 from integrations.simulators.oauth import TokenStore
 from integrations.simulators.ratelimit import RateLimits
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from starlette.requests import Request
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -62,6 +67,24 @@ class Faults:
     # Book a second copy of a record whose key is already booked instead of refusing it,
     # so a test sees a double booking that only the portal's own engine can prevent.
     accept_duplicates: bool = False
+    # Exact's error limit: more than ``error_limit`` answers of 400/401/403/404 on one
+    # endpoint within ``error_window_seconds`` block the key on that endpoint for the
+    # window. None: no limit (Multivers documents none).
+    error_limit: int | None = None
+    error_window_seconds: float = 3600.0
+    # Exact's token cadence: a new access token at most once per ``token_min_interval``
+    # seconds and ``token_calls_per_day`` token calls a day, per grant (one user's link).
+    token_min_interval: float = 0.0
+    token_calls_per_day: int | None = None
+    # The length of the simulator's "day" (daily caps; midnight is a multiple of it), so a
+    # test can bring midnight within seconds.
+    day_seconds: float = 86400.0
+    # How long an authorization code lives, and the one redirect URI the demo client is
+    # registered with (None: every local callback, so tests on any port can connect).
+    code_ttl: float = 600.0
+    registered_redirect_uri: str | None = None
+    # The connected user's language; the package answers its messages in it.
+    user_language: str = "en-GB"
 
 
 _FAULT_TYPES = {
@@ -80,8 +103,23 @@ _FAULT_TYPES = {
     "seed": int,
     "get_error_rate": float,
     "accept_duplicates": bool,
+    "error_limit": int,
+    "error_window_seconds": float,
+    "token_min_interval": float,
+    "token_calls_per_day": int,
+    "day_seconds": float,
+    "code_ttl": float,
+    "registered_redirect_uri": str,
+    "user_language": str,
 }
-_NULLABLE = {"rate_limit_per_minute", "rate_limit_per_day", "seed"}
+_NULLABLE = {
+    "rate_limit_per_minute",
+    "rate_limit_per_day",
+    "seed",
+    "error_limit",
+    "token_calls_per_day",
+    "registered_redirect_uri",
+}
 
 
 def parse_faults(data: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +138,9 @@ def parse_faults(data: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"knob {name!r} must be {_FAULT_TYPES[name].__name__}") from None
     if parsed.get("retry_after_format", "seconds") not in ("seconds", "http-date"):
         raise ValueError("knob 'retry_after_format' must be 'seconds' or 'http-date'")
+    for name in ("day_seconds", "error_window_seconds"):
+        if name in parsed and parsed[name] <= 0:
+            raise ValueError(f"knob {name!r} must be more than 0")
     return parsed
 
 
@@ -147,6 +188,14 @@ class Ledger:
             self._bookings.clear()
             self._refused.clear()
 
+    def state(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        with self._lock:
+            return list(self._bookings), list(self._refused)
+
+    def load_state(self, state: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+        with self._lock:
+            self._bookings, self._refused = list(state[0]), list(state[1])
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -158,18 +207,61 @@ class Policy:
     error_body: Callable[[str], bytes]  # message -> body in the package's error shape
     unauthorized_body: bytes
     rate_limit_headers: bool  # Exact sends X-RateLimit-* on every call; Multivers only Retry-After
+    # path -> the endpoint errors are counted on (Exact's error limit), "" for none.
+    endpoint_of: Callable[[str], str] = lambda path: ""
+    # The answer of a key blocked on an endpoint by the error limit: (status, message).
+    blocked: tuple[int, str] = (429, "Too many errors")
 
 
 class Simulator:
-    """The whole mutable state of one simulator; lives on ``app.state.sim``."""
+    """The whole mutable state of one simulator; lives on ``app.state.sim``.
 
-    def __init__(self, defaults: Faults) -> None:
+    With a ``state_path`` every change (a booking, a token, a reserved number, a counted
+    error) is written there before the answer leaves, so a simulator killed with -9 and
+    started again on the same file keeps its books and grants, as a real package does.
+    """
+
+    def __init__(self, defaults: Faults, *, state_path: Path | None = None) -> None:
         self.defaults = defaults
+        self.state_path = state_path
         self.ledger = Ledger()
         self.tokens = TokenStore()
         self.limits = RateLimits()
+        self.errors = ErrorLedger()
         self.on_reset: list[Callable[[], None]] = []
+        # The package's own records (divisions, administrations): a getter and a setter,
+        # set by the app, so they are saved and restored with the rest.
+        self.records: tuple[Callable[[], Any], Callable[[Any], None]] | None = None
         self.reset()
+
+    def persist(self) -> None:
+        """Write the state to ``state_path`` (atomically: a crash leaves the old or the new)."""
+        if self.state_path is None:
+            return
+        state = {
+            "records": self.records[0]() if self.records else None,
+            "ledger": self.ledger.state(),
+            "tokens": self.tokens.state(),
+            "limits": self.limits.state(),
+            "errors": vars(self.errors),
+        }
+        partial = self.state_path.with_suffix(".partial")
+        partial.write_bytes(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(partial, self.state_path)
+
+    def restore(self) -> bool:
+        """Load what ``persist`` wrote; False when there is nothing to load."""
+        if self.state_path is None or not self.state_path.exists():
+            return False
+        # Our own file, written by persist() above: never data from elsewhere.
+        state = pickle.loads(self.state_path.read_bytes())  # noqa: S301
+        if self.records and state["records"] is not None:
+            self.records[1](state["records"])
+        self.ledger.load_state(state["ledger"])
+        self.tokens.load_state(state["tokens"])
+        self.limits.load_state(state["limits"])
+        vars(self.errors).update(state["errors"])
+        return True
 
     def reset(self) -> None:
         self.faults = replace(self.defaults)
@@ -178,10 +270,14 @@ class Simulator:
         self.tokens.clear()
         self.tokens.ttl = self.faults.token_ttl
         self.limits.clear()
+        self.limits.day_seconds = self.faults.day_seconds
+        self.errors.clear()
         self.requests = 0
         self.by_status: Counter[int] = Counter()
         self.sent_429 = 0
         self.token_calls = 0
+        # Token calls refused by the cadence: "early" (within token_min_interval), "day".
+        self.token_refusals: Counter[str] = Counter()
         for hook in self.on_reset:
             hook()
 
@@ -191,6 +287,7 @@ class Simulator:
             self.rng = random.Random(self.faults.seed)
         if "token_ttl" in changes:
             self.tokens.ttl = self.faults.token_ttl
+        self.limits.day_seconds = self.faults.day_seconds
         if self.faults.revoke_tokens:
             self.tokens.revoke_all()
             self.faults.revoke_tokens = False
@@ -204,7 +301,11 @@ class Simulator:
             "by_status": {str(code): n for code, n in sorted(self.by_status.items())},
             "sent_429": self.sent_429,
             "token_calls": self.token_calls,
+            "token_refusals": dict(self.token_refusals),
+            # When each grant got its tokens, so a test can check the gaps between them.
+            "token_grants": self.tokens.grants(),
             "bookings": len(self.ledger.snapshot()["bookings"]),
+            "error_blocks": len(self.errors.blocks),
         }
 
 
@@ -231,15 +332,30 @@ class FaultMiddleware:
         faults = sim.faults
         sim.requests += 1
         kind, key = self.policy.classify(scope["path"])
+        endpoint = self.policy.endpoint_of(scope["path"]) if kind == "api" else ""
         extra: list[tuple[bytes, bytes]] = []
+        # Everything but a plain API read may change the state (the authorize page issues
+        # a code): saved before the answer leaves.
+        changes = kind != "api" or scope["method"] != "GET"
 
         async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                sim.by_status[message["status"]] += 1
-                if message["status"] == 429:
+                status = message["status"]
+                sim.by_status[status] += 1
+                if status == 429:
                     sim.sent_429 += 1
+                if endpoint:
+                    sim.errors.record(
+                        endpoint,
+                        status,
+                        time.time(),
+                        limit=sim.faults.error_limit,
+                        window=sim.faults.error_window_seconds,
+                    )
                 if extra:
                     message["headers"] = [*message.get("headers", []), *extra]
+                if changes or (endpoint and status in COUNTED_STATUSES):
+                    sim.persist()
             await send(message)
 
         if kind == "token":
@@ -247,11 +363,22 @@ class FaultMiddleware:
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
         if kind == "api":
-            refusal = await self._refusal(scope, receive, key, extra)
+            refusal = self._blocked(endpoint, extra) or await self._refusal(
+                scope, receive, key, extra
+            )
             if refusal is not None:
                 await refusal(scope, receive, counting_send)
                 return
         await self.app(scope, receive, counting_send)
+
+    def _blocked(self, endpoint: str, extra: list[tuple[bytes, bytes]]) -> Response | None:
+        """The answer of a key that the error limit blocked on this endpoint."""
+        until = self.sim.errors.blocked(endpoint, time.time()) if endpoint else None
+        if until is None:
+            return None
+        extra.append((b"Retry-After", retry_after(self.sim.faults, until - time.time())))
+        status, message = self.policy.blocked
+        return _raw(status, self.policy.error_body(message))
 
     async def _refusal(
         self, scope: Scope, receive: Receive, key: str, extra: list[tuple[bytes, bytes]]
@@ -361,7 +488,12 @@ def control_routes() -> list[Route]:
 
     async def reset(request: Request) -> Response:
         request.app.state.sim.reset()
+        request.app.state.sim.persist()
         return JSONResponse({"reset": True})
+
+    async def errors(request: Request) -> Response:
+        sim = request.app.state.sim
+        return JSONResponse(sim.errors.snapshot(time.time(), sim.faults.error_window_seconds))
 
     async def faults(request: Request) -> Response:
         sim = request.app.state.sim
@@ -383,6 +515,7 @@ def control_routes() -> list[Route]:
         Route("/_sim/reset", reset, methods=["POST"]),
         Route("/_sim/faults", faults, methods=["GET", "POST"]),
         Route("/_sim/stats", stats),
+        Route("/_sim/errors", errors),
     ]
 
 
@@ -396,7 +529,10 @@ class SimulatorApp(Starlette):
 
 
 def build_app(routes: list[BaseRoute], sim: Simulator, policy: Policy) -> Starlette:
-    """Assemble a simulator: control API first, the package's routes, the fault middleware."""
+    """Assemble a simulator: control API first, the package's routes, the fault middleware.
+
+    Call ``sim.restore()`` once the app has set ``sim.records``.
+    """
     app = SimulatorApp(
         routes=[*control_routes(), *routes],
         middleware=[Middleware(FaultMiddleware, sim=sim, policy=policy)],

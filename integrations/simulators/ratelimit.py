@@ -6,15 +6,19 @@ import time
 
 
 class RateLimits:
-    """Fixed windows per key (Exact: per division): one per clock minute, one per UTC day."""
+    """Fixed windows per key (Exact: per division): one per clock minute, one per UTC day.
+
+    ``day_seconds`` shortens the day in tests; "midnight" is then every multiple of it.
+    """
 
     def __init__(self) -> None:
+        self.day_seconds = 86400.0
         self._minute: dict[str, list[float]] = {}
         self._day: dict[str, list[float]] = {}
 
     @staticmethod
     def _take(
-        windows: dict[str, list[float]], key: str, now: float, length: int, limit: int | None
+        windows: dict[str, list[float]], key: str, now: float, length: float, limit: int | None
     ) -> tuple[bool, int, float]:
         start = now - now % length
         window = windows.get(key)
@@ -32,7 +36,7 @@ class RateLimits:
     ) -> tuple[bool, list[tuple[bytes, bytes]], float]:
         """Count one call; answer (allowed, rate-limit headers, seconds until the blocking window resets)."""
         now = time.time()
-        day_ok, day_left, day_reset = self._take(self._day, key, now, 86400, per_day)
+        day_ok, day_left, day_reset = self._take(self._day, key, now, self.day_seconds, per_day)
         minute_ok, minute_left, minute_reset = (
             (False, 0, now + 60)
             if not day_ok
@@ -51,6 +55,12 @@ class RateLimits:
     def clear(self) -> None:
         self._minute.clear()
         self._day.clear()
+
+    def state(self) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+        return dict(self._minute), dict(self._day)
+
+    def load_state(self, state: tuple[dict[str, list[float]], dict[str, list[float]]]) -> None:
+        self._minute, self._day = dict(state[0]), dict(state[1])
 
 
 def _limit_headers(

@@ -6,6 +6,10 @@
 
 ``base_url`` is the API's base: Multivers includes the version (``…/V22``), Exact is the
 bare host. The control API lives at ``root_url + "/_sim/…"``.
+
+"The package is down for a minute": run it with a ``state_dir`` and a fixed ``port``, leave
+the block, and start it again with the same two; its books and grants are still there.
+
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from integrations.simulators.registry import SIMULATORS, create_app, http_implem
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 OAUTH_PATHS = {
     "multivers": ("/OAuth/Authorize", "/OAuth/Token"),
@@ -97,15 +102,24 @@ class RunningSimulator:
 
 @contextlib.contextmanager
 def run_simulator(
-    name: str, *, host: str = "127.0.0.1", **knobs: Any
+    name: str,
+    *,
+    host: str = "127.0.0.1",
+    state_dir: Path | None = None,
+    port: int | None = None,
+    **knobs: Any,
 ) -> Iterator[RunningSimulator]:
-    """Start simulator ``name`` with ``knobs`` as its defaults; stop it when the block ends."""
-    app = create_app(name, **knobs)
+    """Start simulator ``name`` with ``knobs`` as its defaults; stop it when the block ends.
+
+    ``state_dir`` keeps its state across runs; ``port`` (default: a free one) lets a
+    restarted simulator answer at the same address.
+    """
+    app = create_app(name, state_dir=state_dir, **knobs)
     # proto IPPROTO_TCP, so asyncio sets TCP_NODELAY on accepted connections (else Nagle and
     # delayed ACKs add 40 ms to every answer).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
+    sock.bind((host, port or 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,

@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from integrations.simulators.testing import REDIRECT_URI
 from tests.simulators.conftest import api_client
 
 DB = "/api/MVL00001"
@@ -73,6 +74,7 @@ def test_a_code_works_only_once(multivers):
     form = {
         "grant_type": "authorization_code",
         "code": parse_qs(urlsplit(location).query)["code"][0],
+        "redirect_uri": REDIRECT_URI,
     }
     form |= {"client_id": multivers.client_id, "client_secret": multivers.client_secret}
     assert httpx.post(multivers.token_url, data=form).status_code == 200
@@ -111,9 +113,7 @@ def test_an_expired_token_answers_401_in_multivers_words(multivers):
     with api_client(multivers) as api:
         answer = api.get("/api/AdministrationNVL")
     assert answer.status_code == 401
-    assert (
-        answer.json()["messages"][0]["message"] == "Authorization has been denied for this request."
-    )
+    assert answer.json() == {"Message": "Authorization has been denied for this request."}
 
 
 def test_revoked_tokens_are_refused_and_cannot_be_refreshed(multivers):
@@ -209,17 +209,14 @@ def test_an_invoice_with_a_bad_field_is_refused_on_that_field(multivers, changes
         )
 
 
-def test_an_invoice_number_is_booked_once_and_found_by_query(multivers):
+def test_an_invoice_number_is_booked_once_and_found_by_its_id(multivers):
     with api_client(multivers) as api:
         api.post(f"{DB}/Customer", json=CUSTOMER)
         assert api.post(f"{DB}/CustomerInvoice", json=invoice()).status_code == 201
         second = api.post(f"{DB}/CustomerInvoice", json=invoice(journalTransaction=2))
         assert only_message(second) == ("/invoiceId", "Factuurnummer 'F2024-001' is al geboekt.")
-        assert [
-            i["invoiceId"]
-            for i in api.get(f"{DB}/CustomerInvoice", params={"invoiceId": "F2024-001"}).json()
-        ] == ["F2024-001"]
-        assert api.get(f"{DB}/CustomerInvoice", params={"invoiceId": "nope"}).json() == []
+        assert api.get(f"{DB}/CustomerInvoice/F2024-001").json()["invoiceId"] == "F2024-001"
+        assert api.get(f"{DB}/CustomerInvoice/nope").status_code == 404
     assert [b["entity"] for b in multivers.ledger()] == ["Customer", "CustomerInvoice"]
 
 
@@ -227,9 +224,43 @@ def test_the_next_journal_transaction_is_reserved_for_whoever_asked(multivers):
     with api_client(multivers) as api:
         query = {"fiscalYear": 2024, "journalId": "V"}
         numbers = [
-            api.get(f"{DB}/GetNextJournalTransactionCommand", params=query).json() for _ in range(2)
+            api.post(f"{DB}/GetNextJournalTransactionCommand", params=query).json()
+            for _ in range(2)
         ]
     assert numbers == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        # Documented with POST only.
+        ("GET", "/GetNextJournalTransactionCommand?fiscalYear=2024&journalId=V", 405),
+        # Invented list look-ups the reference does not show.
+        ("GET", "/Customer?customerId=C0001", 405),
+        ("GET", "/CustomerInvoice?invoiceId=F2024-001", 405),
+        ("GET", "/FinTrans?document=MEM2025-000001", 405),
+        # No .json suffix, and the reference's casing only.
+        ("GET", "/Customer.json/C0001", 404),
+        ("GET", "/customer/C0001", 404),
+        ("GET", "/FinTrans/2024/M", 404),
+        ("POST", "/VatCodeInfoList", 405),
+    ],
+)
+def test_only_the_documented_calls_are_answered(multivers, method, path, status):
+    with api_client(multivers) as api:
+        api.post(f"{DB}/Customer", json=CUSTOMER)
+        answer = api.request(method, DB + path)
+    assert answer.status_code == status, answer.text
+    assert "Message" in answer.json()
+
+
+def test_with_accept_duplicates_a_second_copy_is_booked(multivers):
+    multivers.set_faults(accept_duplicates=True)
+    with api_client(multivers) as api:
+        statuses = [api.post(f"{DB}/Customer", json=CUSTOMER).status_code for _ in range(2)]
+    assert statuses == [201, 201]
+    assert [b["key"] for b in multivers.ledger()] == ["C0001", "C0001"]
+    assert multivers.refused_duplicates() == []
 
 
 def test_a_relation_with_invoices_keeps_its_journal(multivers):

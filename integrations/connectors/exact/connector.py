@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -12,11 +13,13 @@ import httpx
 from integrations.connectors.base import (
     Connector,
     DeliveryError,
+    ErrorBudget,
     Exchange,
     Fault,
     Outcome,
     RateLimit,
     Result,
+    TokenSet,
     hosts_of,
 )
 from integrations.connectors.exact.errors import parse_exact_error
@@ -33,6 +36,9 @@ from integrations.connectors.forms import OAuthClientForm
 _IN_USE = re.compile(r"in use: document number|in gebruik: boekstuknummer", re.I)
 # "In use: Code": an account with this code is there already (created meanwhile).
 _CODE_IN_USE = re.compile(r"in use: code|in gebruik: code", re.I)
+# Exact refuses a new token within 570 s of the last one: "Rate limit exceeded:
+# access_token not expired" (websmurf/laravel-exact-online#31).
+_TOKEN_TOO_EARLY = re.compile(r"access_token not expired", re.I)
 # Where a general journal entry's lines are listed, each with the EntryID of its entry.
 _JOURNAL_LINES = "generaljournalentry/GeneralJournalEntryLines"
 _RELATIONS = frozenset({"customer", "supplier"})
@@ -81,9 +87,15 @@ class ExactConnector(Connector):
     settings_form = ExactSettingsForm
     credentials_form = OAuthClientForm
     rate_limit = RateLimit(60, 60)
-    extra_headers = {"Prefer": "return=representation"}
+    extra_headers = {"Prefer": "return=representation", "Accept": "application/json"}
     authorize_path = "/api/oauth2/auth"
     token_path = "/api/oauth2/token"  # noqa: S105 - a URL path, not a secret
+    # More than 10 answers of 400/401/403/404 per endpoint in an hour block the key on
+    # it for an hour (Exact's API limits of 1 July 2021); the engine stops at 8.
+    error_budget = ErrorBudget(
+        limit=10, per_seconds=3600, statuses=frozenset({400, 401, 403, 404}), stop_at=8
+    )
+    token_min_interval = 570.0
 
     def __init__(self, *, cache: Cache | None = None, **connection: Any) -> None:
         """``connection`` as for every connector; ``cache`` shares resolved GUIDs."""
@@ -216,15 +228,17 @@ class ExactConnector(Connector):
     def _select(
         self, path: str, where: str, select: str, kind: str, trail: list[Exchange]
     ) -> list[dict[str, Any]]:
-        response = self._call(
-            "GET",
-            self._url(path),
-            kind=kind,
-            trail=trail,
-            params={"$filter": where, "$select": select},
-        )
-        rows = _unwrap(response)
-        return rows if isinstance(rows, list) else [rows]
+        """Every row the filter finds, page after page through ``__next``."""
+        url: str | None = self._url(path)
+        params: dict[str, str] | None = {"$filter": where, "$select": select}
+        rows: list[dict[str, Any]] = []
+        while url:
+            response = self._call("GET", url, kind=kind, trail=trail, params=params)
+            page = _unwrap(response)
+            rows += page if isinstance(page, list) else [page]
+            # __next carries the whole query (and the $skiptoken), already encoded.
+            url, params = _next_page(response), None
+        return rows
 
     def _not_found(
         self, missing: _NotInExact, record: Mapping[str, Any], trail: list[Exchange]
@@ -272,14 +286,40 @@ class ExactConnector(Connector):
         )
 
     def rate_limit_state(self, response: httpx.Response) -> tuple[int, float] | None:
-        remaining = response.headers.get("X-RateLimit-Minutely-Remaining")
-        reset = response.headers.get("X-RateLimit-Minutely-Reset")
-        if remaining is None or reset is None:
-            return None
+        return _limit_headers(response, "X-RateLimit-Minutely")
+
+    def daily_limit_state(self, response: httpx.Response) -> tuple[int, float] | None:
+        return _limit_headers(response, "X-RateLimit")
+
+    def endpoint_of(self, url: str) -> str:
+        """``salesentry/SalesEntries``, ``crm/Accounts`` …: Exact counts errors per endpoint."""
+        path = urlparse(url).path
+        if "/api/v1/" not in path:
+            return path
+        tail = path.split("/api/v1/", 1)[1].rstrip("/")
+        service = tail.split("/", 1)[1] if "/" in tail and tail.split("/")[0].isdigit() else tail
+        return re.sub(r"\(guid'[^']*'\)$", "", service)
+
+    def _token_call(
+        self, form: dict[str, str], current: Mapping[str, Any], trail: list[Exchange]
+    ) -> TokenSet:
         try:
-            return int(remaining), int(reset) / 1000.0  # Exact sends epoch milliseconds
-        except ValueError:
-            return None
+            return super()._token_call(form, current, trail)
+        except DeliveryError as err:
+            if not _TOKEN_TOO_EARLY.search(err.message):
+                raise
+            # Too soon after the last token (Exact counts from when it handed that one out,
+            # which we only know as its expiry): not a login problem. Offer again once the
+            # current token has run out; by then Exact's 570 s have surely passed.
+            expires_at = float(current.get("expires_at") or 0)
+            wait = max(1.0, expires_at - time.time())
+            raise DeliveryError(
+                f"{self.label} gives a new access token at most every "
+                f"{int(self.token_min_interval)} seconds; the record will be offered again.",
+                fault=Fault.TRANSIENT,
+                retry_after=wait,
+                exchanges=trail,
+            ) from err
 
     # --- connecting ----------------------------------------------------------------
     def check_connection(self) -> str:
@@ -302,6 +342,25 @@ def _unwrap(response: httpx.Response) -> Any:
     if isinstance(inner, dict) and isinstance(inner.get("results"), list):
         return inner["results"]
     return inner
+
+
+def _next_page(response: httpx.Response) -> str | None:
+    answer = response.json()
+    inner = answer.get("d") if isinstance(answer, dict) else None
+    following = inner.get("__next") if isinstance(inner, dict) else None
+    return str(following) if following else None
+
+
+def _limit_headers(response: httpx.Response, prefix: str) -> tuple[int, float] | None:
+    """(remaining, reset in epoch seconds) from Exact's ``<prefix>-Remaining/-Reset``."""
+    remaining = response.headers.get(f"{prefix}-Remaining")
+    reset = response.headers.get(f"{prefix}-Reset")
+    if remaining is None or reset is None:
+        return None
+    try:
+        return int(remaining), int(reset) / 1000.0  # Exact sends epoch milliseconds
+    except ValueError:
+        return None
 
 
 def _quote(value: object) -> str:

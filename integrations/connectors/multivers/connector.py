@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 import httpx
 
@@ -41,6 +41,11 @@ class MultiversConnector(Connector):
     authorize_path = "/OAuth/Authorize"
     token_path = "/OAuth/Token"  # noqa: S105 - a URL path, not a secret
     oauth_scope = "http://UNIT4.Multivers.API/Web/WebApi/*"
+    # The API reference documents a GET of a relation or invoice by its own id, which is
+    # ours (code, invoice number). A FinTrans is only found by Multivers' own
+    # transaction number, and no documented list carries our entry number, so a journal
+    # entry in doubt waits for a person ("in doubt — check in Multivers").
+    findable = frozenset({"customer", "supplier", "sales_invoice", "purchase_invoice"})
 
     def _url(self, *parts: object) -> str:
         path = "/".join(quote(str(part), safe="") for part in parts)
@@ -54,11 +59,6 @@ class MultiversConnector(Connector):
         # Multivers takes no idempotency key; its own duplicate check on the natural
         # key (customerId, invoiceId, journal transaction) keeps a record single.
         trail: list[Exchange] = []
-        if kind == "journal_entry":
-            # Multivers has no duplicate check on ``document``, so ask first.
-            found = self._find(kind, record, trail)
-            if found is not None:
-                return Outcome(Result.ALREADY_BOOKED, found, trail)
         body = self.to_package(kind, record)
         if kind not in _RELATIONS:
             body["journalTransaction"] = self._next_transaction(kind, record, trail)
@@ -81,7 +81,7 @@ class MultiversConnector(Connector):
         err: DeliveryError,
     ) -> Outcome:
         """The package says the record is there: update it, or report it as booked."""
-        found = self._find(kind, record, trail)
+        found = self._find(kind, record, trail) if kind in self.findable else None
         if found is None:
             if _NUMBER_TAKEN.search(err.message):
                 # Another booking took the number between asking and posting: ask again.
@@ -102,20 +102,18 @@ class MultiversConnector(Connector):
         return self._find(kind, record, [])
 
     def _find(self, kind: str, record: Mapping[str, Any], trail: list[Exchange]) -> str | None:
-        """The record's id, looked up by its own key only (never a near match)."""
+        """The record's id, looked up by its own key only (never a near match), through
+        ``GET {Entity}/{id}``, the one look-up the reference documents for it."""
         endpoint = KINDS[kind].endpoint
-        if kind == "journal_entry":
-            # FinTrans has no key of ours (journalTransaction is Multivers' own counter):
-            # the entry number rides in ``document``, and the look-up is by that alone, so
-            # a corrected date or journal cannot hide a booking. Not confirmed on the real
-            # API: a list filtered on a field, as the simulator does.
-            key = str(record["entry_number"])
-            response = self._call(
-                "GET", self._url(endpoint), kind=kind, trail=trail, params={"document": key}
+        if kind not in self.findable:
+            # Answering "not there" would let the record be posted a second time.
+            raise DeliveryError(
+                f"{self.label} offers no documented look-up of a {kind.replace('_', ' ')} "
+                f"by its number ({record.get('entry_number', '')}); check in {self.label} "
+                "whether it was booked.",
+                fault=Fault.IN_DOUBT,
+                exchanges=trail,
             )
-            found = response.json()
-            rows = found if isinstance(found, list) else []
-            return next((_fin_trans_id(row) for row in rows if row.get("document") == key), None)
         key = record["code"] if kind in _RELATIONS else record["invoice_number"]
         response = self._call(
             "GET", self._url(endpoint, key), kind=kind, trail=trail, accept=(404,)
@@ -136,19 +134,43 @@ class MultiversConnector(Connector):
         return str(record["code"] if kind in _RELATIONS else record["invoice_number"])
 
     def _next_transaction(self, kind: str, record: Mapping[str, Any], trail: list[Exchange]) -> int:
-        response = self._call(
-            "GET",
-            self._url("GetNextJournalTransactionCommand"),
-            kind=kind,
-            trail=trail,
-            params={"fiscalYear": str(record["fiscal_year"]), "journalId": str(record["journal"])},
-        )
+        # A POST, as the reference documents it; it reserves a number and books nothing.
+        try:
+            response = self._call(
+                "POST",
+                self._url("GetNextJournalTransactionCommand"),
+                kind=kind,
+                trail=trail,
+                params={
+                    "fiscalYear": str(record["fiscal_year"]),
+                    "journalId": str(record["journal"]),
+                },
+            )
+        except DeliveryError as err:
+            if err.fault is not Fault.IN_DOUBT:
+                raise
+            # Only a number may have been used up; the record itself was not sent.
+            raise DeliveryError(
+                f"{self.label} did not answer the request for a journal transaction number; "
+                "nothing was booked and the record will be offered again.",
+                fault=Fault.TRANSIENT,
+                exchanges=trail,
+            ) from err
         answer = response.json()
         if isinstance(answer, dict):
             answer = answer.get("journalTransaction", answer.get("value"))
         return int(answer)
 
     # --- errors --------------------------------------------------------------------
+    def endpoint_of(self, url: str) -> str:
+        """The entity a call concerns (``Customer``, ``CustomerInvoice``, ``FinTrans`` …)."""
+        parts = urlparse(url).path.split("/")
+        at = parts.index("api") if "api" in parts else -1
+        if at < 0 or len(parts) <= at + 1:
+            return ""
+        # {base}/api/AdministrationNVL has no database; the rest is api/{database}/{entity}.
+        return parts[at + 1] if len(parts) == at + 2 else parts[at + 2]
+
     def parse_error(self, kind: str, response: httpx.Response) -> tuple[str, dict[str, str]]:
         answer = _json(response)
         messages = answer.get("messages") or []

@@ -87,8 +87,10 @@ KINDS: dict[str, KindSpec] = {
     "journal_entry": KindSpec(
         "FinTrans",
         {
-            # The entry number rides in ``document``: journalTransaction is Multivers'
-            # own counter, handed out by GetNextJournalTransactionCommand.
+            # The entry number rides in ``document`` (not confirmed as a FinTrans field),
+            # for a person checking Multivers: journalTransaction is Multivers' own
+            # counter, handed out by GetNextJournalTransactionCommand, and no documented
+            # call looks a FinTrans up by ``document``.
             "entry_number": "document",
             "journal": "journalId",
             "entry_date": "transactionDate",

@@ -1,31 +1,37 @@
 """A local stand-in of the Exact Online REST API (base ``http://host:port``).
 
-What a connector codes against (facts in ACCOUNTING_APIS.md; the simulator's choices *):
+What a connector codes against (facts in ACCOUNTING_APIS.md and docs/connectors.md,
+which cites the source of each; the simulator's own choices marked *):
 
 * ``GET /api/v1/current/Me`` → ``CurrentDivision`` 123456 (654321 exists too; any other
-  division answers 403 "Forbidden - WrongDivision").
-* ``/api/v1/{division}/crm/Accounts``: POST creates (``Code`` is answered padded to 18
-  characters with leading spaces; a code in use answers 400 "In use: Code"*), GET lists
-  with ``$filter=Code eq 'C0001'`` (padded or not*), ``$select``, ``$top``; GET and PUT
-  ``crm/Accounts(guid'…')`` (PUT answers 204).
+  division answers 403 "Forbidden - WrongDivision") and ``LanguageCode``: the knob
+  ``user_language``. Messages come in that language ("Verplicht: Dagboek" for nl-NL).
+* ``/api/v1/{division}/crm/Accounts``: POST creates (``Code`` is stored and answered
+  right-aligned in 18 characters; a code in use answers 400 "In use: Code"*), GET lists
+  with ``$filter`` (``Code eq`` matches the padded value only), ``$select``, ``$top``; GET
+  and PUT ``crm/Accounts(guid'…')`` (PUT answers 204).
 * ``salesentry/SalesEntries``, ``purchaseentry/PurchaseEntries``,
   ``generaljournalentry/GeneralJournalEntries``: POST, GET by ``(guid'…')``, GET with
-  ``$filter`` on ``YourRef``, ``EntryNumber``, ``InvoiceNumber`` (and any field, slower).
-  A ``YourRef`` already booked (purchase: for the same supplier*), or an ``EntryNumber`` /
-  ``InvoiceNumber`` used in the same journal, answers 400 "In use: Document number".
-  Lines come back as ``{"results": [...]}``*. Without an ``EntryNumber`` an entry gets the
-  journal's next number.
+  ``$filter``. The same ``YourRef`` twice is **accepted** (as real Exact does: only a
+  reused ``EntryNumber`` / ``InvoiceNumber`` in the same journal answers 400 "In use:
+  Document number"), so only a client's look-up before posting prevents a double
+  booking. Lines come back as ``{"results": [...]}``*. Without an ``EntryNumber`` an
+  entry gets the journal's next number.
 * ``generaljournalentry/GeneralJournalEntryLines`` (read-only here): the lines of every
   general journal entry, each with ``ID``, ``EntryID``, ``EntryNumber``, ``LineNumber`` and
-  the fields sent (``Notes``, ``Description``, ``GLAccount`` …); GET with ``$filter`` on
-  ``Notes`` or ``EntryID`` (and any field, slower), as the real entity allows. A general
-  journal entry has no text field of its own, so this is where a client finds an entry
-  by a reference it wrote into its lines.
+  the fields sent (``Notes``, ``Description``, ``GLAccount`` …).
 * Read-only: ``financial/GLAccounts``, ``vat/VATCodes``, ``financial/Journals``,
   ``hrm/Costcenters``.
 * POST answers 201; with ``Prefer: return=representation`` the body is ``{"d": record}``,
   without it ``{"d": {"ID" or "EntryID": guid}}``*. Lists: ``{"d": {"results": [...],
-  "__next": url}}``, 60 a page. Validation 400, balance failures 500, in Exact's error shape.
+  "__next": url}}``, 60 a page, ``$skiptoken=guid'…'`` (see ``odata``). Validation 400,
+  balance failures 500, in Exact's error shape. Without ``Accept: application/json`` the
+  answer is XML (Exact's default), which a JSON client cannot read.
+* Limits: 60 calls a minute and ``rate_limit_per_day`` (5000) a day with
+  ``X-RateLimit-*`` headers (429 past them); more than ``error_limit`` (10) answers of
+  400/401/403/404 on one endpoint within ``error_window_seconds`` (3600) block the key on
+  that endpoint for the window (:data:`BLOCKED`); tokens per ``oauth``.
+* With ``accept_duplicates`` a reused ``Code`` or entry number is booked as a second copy.
 """
 
 from __future__ import annotations
@@ -46,14 +52,36 @@ from integrations.simulators.common import (
     json_body,
 )
 from integrations.simulators.exact import entries, odata
-from integrations.simulators.exact.entries import KINDS
+from integrations.simulators.exact.entries import KINDS, PROPERTIES
+from integrations.simulators.exact.language import translate
 from integrations.simulators.oauth import OAuthWording, oauth_routes
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from starlette.applications import Starlette
     from starlette.requests import Request
 
-DEFAULTS = {"token_ttl": 600, "rate_limit_per_minute": 60, "rate_limit_per_day": 5000}
+DEFAULTS = {
+    "token_ttl": 600,
+    "rate_limit_per_minute": 60,
+    "rate_limit_per_day": 5000,
+    "error_limit": 10,
+    "error_window_seconds": 3600.0,
+    "token_min_interval": 570.0,
+    "token_calls_per_day": 200,
+    "code_ttl": 180.0,
+}
+# What a key blocked by the error limit is answered. The message is the one integrators
+# show their users ("API rate limit exceeded", 1Archive's help page on Exact's limits of
+# July 2021); the status is not confirmed: 429, as Exact answers its other limits.
+BLOCKED = (429, "API rate limit exceeded")
+# The key of each entity's rows, which ``$skiptoken`` names.
+_KEY_FIELDS = {
+    "SalesEntries": "EntryID",
+    "PurchaseEntries": "EntryID",
+    "GeneralJournalEntries": "EntryID",
+}
 SERVICES = {
     "Accounts": "crm",
     "SalesEntries": "salesentry",
@@ -82,7 +110,9 @@ class Division:
         self.next_code = 1
         self.next_number: dict[str, int] = {}
 
-    def add_account(self, body: dict[str, Any]) -> tuple[list[str], bool, dict[str, Any]]:
+    def add_account(
+        self, body: dict[str, Any], *, accept_duplicates: bool = False
+    ) -> tuple[list[str], bool, dict[str, Any]]:
         """Answer (messages, refused as duplicate, stored row)."""
         messages = entries.account_messages(body)
         if messages:
@@ -90,8 +120,8 @@ class Division:
         code = str(body.get("Code") or "").strip()
         while not code:
             candidate, self.next_code = str(self.next_code), self.next_code + 1
-            code = "" if self.accounts.with_value("Code", candidate) else candidate
-        if self.accounts.with_value("Code", code):
+            code = "" if self.accounts.with_value("Code", candidate.rjust(18)) else candidate
+        if self.accounts.with_value("Code", code.rjust(18)) and not accept_duplicates:
             return ["In use: Code"], True, {}
         supplier = bool(body.get("IsSupplier"))
         row = {**body, "ID": str(uuid.uuid4()), "Code": code.rjust(18), "Division": self.number}
@@ -103,14 +133,14 @@ class Division:
         row = {**self.accounts.rows[key], **body, "ID": key, "Division": self.number}
         messages = entries.account_messages(row)
         code = str(row.get("Code") or "").strip()
-        if any(other["ID"] != key for other in self.accounts.with_value("Code", code)):
+        if any(other["ID"] != key for other in self.accounts.with_value("Code", code.rjust(18))):
             messages.append("In use: Code")
         if not messages:
             self.accounts.replace(key, {**row, "Code": code.rjust(18)})
         return messages
 
     def add_entry(
-        self, resource: str, body: dict[str, Any]
+        self, resource: str, body: dict[str, Any], *, accept_duplicates: bool = False
     ) -> tuple[int, list[str], bool, dict[str, Any]]:
         """Answer (status, messages, refused as duplicate, stored row)."""
         kind, table = KINDS[resource], self.entries[resource]
@@ -121,7 +151,7 @@ class Division:
         if failure:
             return 500, [failure], False, {}
         journal = str(body[kind.journal_field])
-        if self._in_use(kind.relation, table, body, journal):
+        if self._in_use(table, body, journal) and not accept_duplicates:
             return 400, ["In use: Document number"], True, {}
         number = int(body.get("EntryNumber") or self.next_number.get(journal, 1))
         self.next_number[journal] = max(self.next_number.get(journal, 1), number + 1)
@@ -156,16 +186,8 @@ class Division:
         return 201, [], False, row
 
     @staticmethod
-    def _in_use(
-        relation: str | None, table: odata.Table, body: dict[str, Any], journal: str
-    ) -> bool:
-        ref = body.get("YourRef")
-        if ref not in (None, "") and any(
-            relation != "Supplier"
-            or odata.norm(row.get("Supplier")) == odata.norm(body.get("Supplier"))
-            for row in table.with_value("YourRef", ref)
-        ):
-            return True
+    def _in_use(table: odata.Table, body: dict[str, Any], journal: str) -> bool:
+        """Whether the entry's number is taken in its journal (``YourRef`` is free text)."""
         for field in ("EntryNumber", "InvoiceNumber"):
             value = body.get(field)
             if value not in (None, "") and any(
@@ -183,18 +205,23 @@ def _division(request: Request) -> Division | Response:
 
 
 async def me(request: Request) -> Response:
+    language = request.app.state.sim.faults.user_language
     user = {
         "CurrentDivision": 123456,
         "FullName": "Demo User",
         "UserID": "8c7d4f1e-0b8a-4a55-9b27-3f0d7b3e9a01",
         "UserName": "demo@example.com",
         "Email": "demo@example.com",
-        "LanguageCode": "nl-NL",
+        "LanguageCode": language,
     }
-    return JSONResponse({"d": {"results": [user]}})
+    return _as_asked(request, JSONResponse({"d": {"results": [user]}}))
 
 
 async def resource(request: Request) -> Response:
+    return _as_asked(request, await _resource(request))
+
+
+async def _resource(request: Request) -> Response:
     division = _division(request)
     if isinstance(division, Response):
         return division
@@ -204,10 +231,13 @@ async def resource(request: Request) -> Response:
         return odata.error(404, "Not found")
     key = match.group(2).lower() if match and match.group(2) else None
     if request.method == "GET":
-        return _read(request, division, name, key)
+        try:
+            return _read(request, division, name, key)
+        except odata.BadQuery as bad:
+            return odata.error(400, str(bad))
     body = json_body(await request.body())
     if not isinstance(body, dict):
-        return odata.error(400, "Invalid: JSON body")
+        return _refuse(request, 400, ["Invalid: JSON body"])
     if request.method == "POST" and key is None and name in ("Accounts", *KINDS):
         return _create(request, division, name, body)
     if request.method == "PUT" and key is not None and name == "Accounts":
@@ -225,16 +255,14 @@ def _table(division: Division, name: str) -> odata.Table:
 
 
 def _read(request: Request, division: Division, name: str, key: str | None) -> Response:
+    """A record or a page of a list; raises BadQuery for a query Exact refuses."""
     params = dict(request.query_params)
-    conditions = odata.parse_filter(params.get("$filter", ""))
-    if conditions is None:
-        return odata.error(400, "Invalid: $filter")
+    known = PROPERTIES.get(name)
+    groups = odata.parse_filter(params.get("$filter", ""), known)
+    odata.parse_select(params.get("$select", ""), known)
+    url = str(request.url.remove_query_params(list(params)))
     if name not in _TABLES:
-        return odata.listing(
-            _reference_rows(name, conditions),
-            str(request.url.remove_query_params(list(params))),
-            params,
-        )
+        return odata.listing(_reference_rows(name, groups), url, params, "ID")
     table = _table(division, name)
     if key is not None:
         row = table.rows.get(key)
@@ -243,13 +271,12 @@ def _read(request: Request, division: Division, name: str, key: str | None) -> R
             if row
             else odata.error(404, "Not found")
         )
-    rows = table.find(conditions)
-    return odata.listing(rows, str(request.url.remove_query_params(list(params))), params)
+    return odata.listing(table.find(groups), url, params, _KEY_FIELDS.get(name, "ID"))
 
 
-def _reference_rows(name: str, conditions: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def _reference_rows(name: str, groups: list[odata.Conditions]) -> list[dict[str, Any]]:
     if name == "GLAccounts":
-        codes = [v for f, v in conditions if f == "Code"] or list(entries.GL_NAMES)
+        codes = [v for group in groups for f, v in group if f == "Code"] or list(entries.GL_NAMES)
         rows = [entries.gl_account(code) for code in codes if entries.gl_code_exists(code)]
     elif name == "VATCodes":
         rows = [{"Code": code, "Description": text} for code, text in entries.VAT_CODES.items()]
@@ -260,14 +287,15 @@ def _reference_rows(name: str, conditions: list[tuple[str, str]]) -> list[dict[s
         ]
     else:
         rows = [{"Code": code, "Description": text} for code, text in entries.COST_CENTERS.items()]
-    return [row for row in rows if all(odata.norm(row.get(f)) == v for f, v in conditions)]
+    return [row for row in rows if odata.matches(row, groups)]
 
 
 def _create(request: Request, division: Division, name: str, body: dict[str, Any]) -> Response:
     sim: Simulator = request.app.state.sim
     scope = str(division.number)
+    twice = sim.faults.accept_duplicates
     if name == "Accounts":
-        messages, duplicate, row = division.add_account(body)
+        messages, duplicate, row = division.add_account(body, accept_duplicates=twice)
         status, entity, key, natural = (
             (400 if messages else 201),
             "Account",
@@ -275,7 +303,7 @@ def _create(request: Request, division: Division, name: str, body: dict[str, Any
             str(body.get("Code") or "").strip(),
         )
     else:
-        status, messages, duplicate, row = division.add_entry(name, body)
+        status, messages, duplicate, row = division.add_entry(name, body, accept_duplicates=twice)
         entity, key = KINDS[name].entity, row.get("EntryID")
         natural = str(
             body.get("YourRef") or body.get("EntryNumber") or row.get("EntryNumber") or ""
@@ -283,7 +311,7 @@ def _create(request: Request, division: Division, name: str, body: dict[str, Any
     if duplicate:
         sim.ledger.refuse(entity, natural, scope=scope)
     if messages:
-        return odata.error(status, *messages)
+        return _refuse(request, status, messages)
     sim.ledger.book(
         entity, natural or str(row.get("Code", "")).strip(), str(key), body, scope=scope
     )
@@ -299,12 +327,36 @@ def _change(request: Request, division: Division, key: str, body: dict[str, Any]
         return odata.error(404, "Not found")
     messages = division.change_account(key, body)
     if messages:
-        return odata.error(400, *messages)
+        return _refuse(request, 400, messages)
     code = division.accounts.rows[key]["Code"].strip()
     request.app.state.sim.ledger.book(
         "Account", code, key, body, scope=str(division.number), update=True
     )
     return Response(status_code=204)
+
+
+def _refuse(request: Request, status: int, messages: list[str]) -> Response:
+    """Exact's error answer, in the connected user's language."""
+    language = request.app.state.sim.faults.user_language
+    return odata.error(status, *(translate(message, language) for message in messages))
+
+
+def _as_asked(request: Request, response: Response) -> Response:
+    """JSON only for a client that asks for it; Exact's default is XML (Atom)."""
+    if "application/json" in request.headers.get("accept", ""):
+        return response
+    return Response(
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"/>',
+        status_code=response.status_code,
+        media_type="application/atom+xml",
+    )
+
+
+def _endpoint(path: str) -> str:
+    """The endpoint Exact counts errors on: ``123456/salesentry/SalesEntries``."""
+    if not path.startswith("/api/v1/"):
+        return ""
+    return re.sub(r"\(guid'[^']*'\)$", "", path.removeprefix("/api/v1/").rstrip("/"))
 
 
 def _classify(path: str) -> tuple[str, str]:
@@ -320,12 +372,18 @@ POLICY = Policy(
     error_body=odata.error_body,
     unauthorized_body=bytes(odata.error(401, "Unauthorized").body),
     rate_limit_headers=True,
+    endpoint_of=_endpoint,
+    blocked=BLOCKED,
 )
 
 
-def create_app(**knobs: Any) -> Starlette:
-    """A fresh Exact Online simulator; ``knobs`` are :class:`Faults` fields (its defaults)."""
-    sim = Simulator(Faults(**{**DEFAULTS, **knobs}))
+def create_app(*, state_path: Path | None = None, **knobs: Any) -> Starlette:
+    """An Exact Online simulator; ``knobs`` are :class:`Faults` fields (its defaults).
+
+    With ``state_path`` it keeps its records, ledger and grants there, and starts from
+    what an earlier run left.
+    """
+    sim = Simulator(Faults(**{**DEFAULTS, **knobs}), state_path=state_path)
     routes: list[BaseRoute] = [
         *oauth_routes(
             OAuthWording("/api/oauth2/auth", "/api/oauth2/token", "Old refresh token used.")
@@ -338,6 +396,11 @@ def create_app(**knobs: Any) -> Starlette:
     def fresh_divisions() -> None:
         app.state.divisions = {number: Division(number) for number in entries.DIVISIONS}
 
+    def load(divisions: dict[int, Division]) -> None:
+        app.state.divisions = divisions
+
     fresh_divisions()
     sim.on_reset.append(fresh_divisions)
+    sim.records = (lambda: app.state.divisions, load)
+    sim.restore()
     return app

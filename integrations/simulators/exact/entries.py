@@ -211,3 +211,79 @@ def unbalanced(kind: EntryKind, body: dict[str, Any]) -> str | None:
     year = body.get("FinancialYear") or day.year
     period = body.get("FinancialPeriod") or day.month
     return f"This entry is not balanced on: {year} / {period}"
+
+
+_ENTRY = {"EntryID", "EntryNumber", "Division", "Currency", "AmountFC", "AmountDC", "Created"}
+_SALES_PURCHASE = _ENTRY | {
+    "Journal",
+    "EntryDate",
+    "ReportingYear",
+    "ReportingPeriod",
+    "YourRef",
+    "Description",
+    "DueDate",
+    "PaymentReference",
+    "PaymentCondition",
+    "InvoiceNumber",
+    "VATAmountFC",
+}
+# The properties of each entity that ``$filter`` and ``$select`` may name (a part of
+# Exact's reference: the ones a client of ours meets); any other is a 400.
+PROPERTIES: dict[str, frozenset[str]] = {
+    "Accounts": frozenset(
+        {
+            "ID",
+            "Code",
+            "Name",
+            "SearchCode",
+            "Status",
+            "IsSupplier",
+            "AddressLine1",
+            "Postcode",
+            "City",
+            "Country",
+            "Email",
+            "Phone",
+            "VATNumber",
+            "ChamberOfCommerce",
+            "PaymentConditionSales",
+            "PaymentConditionPurchase",
+            "SalesCurrency",
+            "PurchaseCurrency",
+            "Division",
+        }
+    ),
+    "SalesEntries": frozenset(_SALES_PURCHASE | {"Customer", "SalesEntryLines"}),
+    "PurchaseEntries": frozenset(_SALES_PURCHASE | {"Supplier", "PurchaseEntryLines"}),
+    "GeneralJournalEntries": frozenset(
+        _ENTRY
+        | {
+            "JournalCode",
+            "FinancialYear",
+            "FinancialPeriod",
+            "Reversal",
+            "GeneralJournalEntryLines",
+        }
+    ),
+    "GeneralJournalEntryLines": frozenset(
+        {
+            "ID",
+            "EntryID",
+            "EntryNumber",
+            "LineNumber",
+            "GLAccount",
+            "Description",
+            "Notes",
+            "AmountFC",
+            "AmountDC",
+            "VATCode",
+            "CostCenter",
+            "Date",
+            "Division",
+        }
+    ),
+    "GLAccounts": frozenset({"ID", "Code", "Description"}),
+    "VATCodes": frozenset({"ID", "Code", "Description"}),
+    "Journals": frozenset({"ID", "Code", "Description", "Type"}),
+    "Costcenters": frozenset({"ID", "Code", "Description"}),
+}

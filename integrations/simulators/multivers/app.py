@@ -1,32 +1,40 @@
 """A local stand-in of the Unit4 Multivers Online API (``{base}`` = ``http://host:port/V22``).
 
-What a connector codes against (facts of the real API in ACCOUNTING_APIS.md; the
-simulator's own choices marked *):
+It answers exactly the calls the API reference documents (the V19 help pages, listed in
+``endpoints.md`` of ``omniboost/go-microsoft-dynamics-365-business-central`` at commit
+``0f55afc4``; see docs/connectors.md) and 404/405 otherwise. The simulator's own choices
+are marked *:
 
 * ``GET {base}/api/AdministrationNVL``; administrations ``MVL00001`` and ``MVL00002``.
 * ``POST {base}/api/{db}/{Entity}`` creates and answers **201*** with the stored record;
   ``GET``/``PUT {base}/api/{db}/{Entity}/{id}`` read and change one (PUT merges the fields
-  sent and answers 200 with the record). Entities and their ids:
+  sent and answers 200 with the record). No ``.json`` suffix, no list or ``?field=``
+  look-up on these entities (a GET without an id answers 405):
 
   - ``Customer/{customerId}``, ``Supplier/{supplierId}``: the relation's code is its id
     (assigned from 10001 on when not sent*). A code that exists answers 400 "Klant 'X'
-    bestaat al." / "Leverancier 'X' bestaat al.": look up first.
+    bestaat al." / "Leverancier 'X' bestaat al."*.
   - ``CustomerInvoice/{invoiceId}``, ``SupplierInvoice/{invoiceId}``: ``invoiceId``
     defaults to the journal transaction number*. A booked ``invoiceId`` answers 400
-    "Factuurnummer 'X' is al geboekt.".
-  - ``FinTrans/{fiscalYear}/{journalId}/{journalTransaction}`` (``%2F`` works too).
+    "Factuurnummer 'X' is al geboekt."*.
+  - ``FinTrans/{fiscalYear}/{journalId}/{journalTransaction}`` (``%2F`` works too): keyed
+    by Multivers' own counter; nothing documented finds a FinTrans by a number of ours.
 
-* Look-up by natural key: ``GET .../Customer/{customerId}`` (404 when unknown), and on
-  every entity ``GET .../{Entity}?{field}=value`` answers a list of the records whose
-  field equals the value, e.g. ``CustomerInvoice?invoiceId=F2024-001`` → ``[]`` or ``[{…}]``*.
-* ``GetNextJournalTransactionCommand?fiscalYear=2024&journalId=V`` answers a bare JSON
-  number and *reserves* it*, so concurrent workers never get the same one. A posted
-  ``journalTransaction`` already used in that year and journal answers 400 "Boekstuknummer
-  'N' is al in gebruik in dagboek 'V'.".
+* ``POST GetNextJournalTransactionCommand?fiscalYear=2024&journalId=V`` (a POST, as the
+  reference shows) answers a bare JSON number and *reserves* it*, so concurrent workers
+  never get the same one. A posted ``journalTransaction`` already used in that year and
+  journal answers 400 "Boekstuknummer 'N' is al in gebruik in dagboek 'V'."*.
+* Look-up lists: ``VatCodeInfoList``, ``JournalInfoList``, ``AccountInfoList/{fiscalYear}``,
+  ``PaymentConditionNVL``.
 * "Journaalcode mag niet gewijzigd worden." answers a PUT that changes ``journalId`` of a
   relation that already has invoices booked*.
 * Errors: 400 ``{"messages": [{"message", "messageType": "Error", "path"}]}``; unknown
-  administration or record 404 in the same shape; expired or unknown token 401.
+  administration or record 404 in the same shape. Routing answers are ASP.NET Web API's
+  (not confirmed for Multivers, but it is such a service): 401 ``{"Message":
+  "Authorization has been denied for this request."}``, 404 "No HTTP resource was found
+  that matches the request URI …", 405 "The requested resource does not support http
+  method 'GET'.".
+* With ``accept_duplicates`` a code or invoice number in use is booked as a second copy.
 """
 
 from __future__ import annotations
@@ -59,6 +67,8 @@ from integrations.simulators.multivers.rules import Message, error
 from integrations.simulators.oauth import OAuthWording, oauth_routes
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from starlette.applications import Starlette
     from starlette.requests import Request
 
@@ -73,6 +83,9 @@ INVOICES = {
     "SupplierInvoice": ("Supplier", "supplierInvoiceLines", "purchase"),
 }
 ENTITIES = (*RELATIONS, *INVOICES, "FinTrans")
+COMMANDS = ("GetNextJournalTransactionCommand",)
+# Documented for GET only.
+LISTS = ("VatCodeInfoList", "JournalInfoList", "PaymentConditionNVL")
 
 
 class Administration:
@@ -131,7 +144,7 @@ class Administration:
         )
 
     def create(
-        self, entity: str, body: dict[str, Any]
+        self, entity: str, body: dict[str, Any], *, accept_duplicates: bool = False
     ) -> tuple[list[Message], bool, dict[str, Any]]:
         """Book a new record; answer (errors, refused as duplicate, stored record)."""
         errors = self.validate(entity, body)
@@ -145,7 +158,7 @@ class Administration:
                 self.next_relation += 1
             record.setdefault("journalId", journal)
             key = record[key_field] = str(record[key_field])
-            if key in self.records[entity]:
+            if key in self.records[entity] and not accept_duplicates:
                 return [error(f"{label} '{key}' bestaat al.", f"/{key_field}")], True, {}
         else:
             record["fiscalYear"], record["journalTransaction"] = (
@@ -159,7 +172,7 @@ class Administration:
             key = "/".join(str(part) for part in slot)
             if entity in INVOICES:
                 key = record["invoiceId"] = str(record.get("invoiceId") or slot[2])
-                if key in self.records[entity]:
+                if key in self.records[entity] and not accept_duplicates:
                     return [error(f"Factuurnummer '{key}' is al geboekt.", "/invoiceId")], True, {}
                 relation = INVOICES[entity][0]
                 self.invoices_of[relation, str(record[RELATIONS[relation][0]])] += 1
@@ -207,13 +220,17 @@ async def administrations(request: Request) -> Response:
 @in_administration
 async def create(request: Request, admin: Administration) -> Response:
     entity = request.path_params["entity"]
+    if entity in LISTS:
+        return not_allowed(request)
     if entity not in ENTITIES:
-        return _messages(404, error(f"Onbekende resource '{entity}'."))
+        return _no_resource(request)
     body = json_body(await request.body())
     if not isinstance(body, dict):
         return _messages(400, error("De aanvraag bevat geen geldig JSON-object."))
-    errors, duplicate, record = admin.create(entity, body)
     sim: Simulator = request.app.state.sim
+    errors, duplicate, record = admin.create(
+        entity, body, accept_duplicates=sim.faults.accept_duplicates
+    )
     db = request.path_params["db"]
     if duplicate:
         sim.ledger.refuse(entity, _natural_key(entity, body), scope=db)
@@ -228,22 +245,30 @@ async def create(request: Request, admin: Administration) -> Response:
 
 @in_administration
 async def read(request: Request, admin: Administration) -> Response:
+    """GET of one record by its documented id; nothing else is documented."""
     entity = request.path_params["entity"]
-    if entity not in ENTITIES:
-        return _messages(404, error(f"Onbekende resource '{entity}'."))
-    records = admin.records[entity]
     key = request.path_params.get("id")
-    if key is not None:
-        if key not in records:
-            return _messages(404, error(f"{entity} '{key}' bestaat niet."))
-        return JSONResponse(records[key])
-    wanted = dict(request.query_params)
-    id_field = RELATIONS[entity][0] if entity in RELATIONS else "invoiceId"
-    if set(wanted) == {id_field}:
-        found = records.get(wanted[id_field])
-        return JSONResponse([found] if found else [])
+    if entity in COMMANDS or (entity in ENTITIES and key is None):
+        return not_allowed(request)
+    if entity not in ENTITIES or key is None or (entity == "FinTrans" and key.count("/") != 2):
+        return _no_resource(request)
+    records = admin.records[entity]
+    if key not in records:
+        return _messages(404, error(f"{entity} '{key}' bestaat niet."))
+    return JSONResponse(records[key])
+
+
+def _no_resource(request: Request) -> Response:
     return JSONResponse(
-        [r for r in records.values() if all(str(r.get(k)) == v for k, v in wanted.items())]
+        {"Message": f"No HTTP resource was found that matches the request URI '{request.url}'."},
+        status_code=404,
+    )
+
+
+def not_allowed(request: Request) -> Response:
+    return JSONResponse(
+        {"Message": f"The requested resource does not support http method '{request.method}'."},
+        status_code=405,
     )
 
 
@@ -300,11 +325,20 @@ def _error_body(message: str) -> bytes:
     return bytes(JSONResponse({"messages": [{"message": message, "messageType": "Error"}]}).body)
 
 
+def _endpoint(path: str) -> str:
+    """The entity a call concerns (``MVL00001/Customer``), for the error ledger."""
+    parts = path.split("/")
+    return "/".join(parts[3:5]) if len(parts) > 4 and parts[2] == "api" else ""
+
+
 POLICY = Policy(
     classify=_classify,
     error_body=_error_body,
-    unauthorized_body=_error_body("Authorization has been denied for this request."),
+    unauthorized_body=bytes(
+        JSONResponse({"Message": "Authorization has been denied for this request."}).body
+    ),
     rate_limit_headers=False,
+    endpoint_of=_endpoint,
 )
 
 
@@ -319,7 +353,7 @@ def _versioned_routes() -> list[Route]:
         Route(f"{db}/JournalInfoList", journals),
         Route(db + "/AccountInfoList/{year}", accounts),
         Route(f"{db}/PaymentConditionNVL", payment_conditions),
-        Route(f"{db}/GetNextJournalTransactionCommand", next_transaction),
+        Route(f"{db}/GetNextJournalTransactionCommand", next_transaction, methods=["POST"]),
         Route(db + "/{entity}", create, methods=["POST"]),
         Route(db + "/{entity}", read, methods=["GET"]),
         Route(db + "/{entity}/{id:path}", read, methods=["GET"]),
@@ -327,15 +361,24 @@ def _versioned_routes() -> list[Route]:
     ]
 
 
-def create_app(**knobs: Any) -> Starlette:
-    """A fresh Multivers Online simulator; ``knobs`` are :class:`Faults` fields (its defaults)."""
-    sim = Simulator(Faults(**{**DEFAULTS, **knobs}))
+def create_app(*, state_path: Path | None = None, **knobs: Any) -> Starlette:
+    """A Multivers Online simulator; ``knobs`` are :class:`Faults` fields (its defaults).
+
+    With ``state_path`` it keeps its records, ledger and grants there, and starts from
+    what an earlier run left.
+    """
+    sim = Simulator(Faults(**{**DEFAULTS, **knobs}), state_path=state_path)
     routes = _versioned_routes()
     app = build_app([Mount(f"/{version}", routes=routes) for version in VERSIONS], sim, POLICY)
 
     def fresh_administrations() -> None:
         app.state.administrations = {code: Administration() for code in rules.ADMINISTRATIONS}
 
+    def load(administrations: dict[str, Administration]) -> None:
+        app.state.administrations = administrations
+
     fresh_administrations()
     sim.on_reset.append(fresh_administrations)
+    sim.records = (lambda: app.state.administrations, load)
+    sim.restore()
     return app

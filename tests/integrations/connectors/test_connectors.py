@@ -51,7 +51,13 @@ def test_it_books_every_kind(sim, package, relations, kind):
 
     assert outcome.result is Result.BOOKED
     assert len(bookings(sim, package, kind)) == before + 1
-    assert relations.find_existing(kind, subject(kind, package)) == outcome.external_id
+    if kind in relations.findable:
+        assert relations.find_existing(kind, subject(kind, package)) == outcome.external_id
+    else:
+        # No documented look-up: never an answer of "not there" that invites a second post.
+        with pytest.raises(DeliveryError) as unknown:
+            relations.find_existing(kind, subject(kind, package))
+        assert unknown.value.fault is Fault.IN_DOUBT
     assert outcome.exchanges and all(e.status for e in outcome.exchanges)
 
 
@@ -71,6 +77,8 @@ def test_an_existing_customer_is_updated(sim, package, relations):
 
 @pytest.mark.parametrize("kind", BOOKINGS)
 def test_a_booked_record_is_not_booked_twice(sim, package, relations, kind):
+    if kind not in relations.findable:
+        pytest.skip("no documented look-up: the engine never offers such a record again")
     first = relations.deliver(kind, subject(kind, package), idempotency_key="k")
     again = relations.deliver(kind, subject(kind, package), idempotency_key="k")
 
@@ -115,7 +123,7 @@ def test_revoked_credentials_stop_the_run(sim, package, relations):
 
 
 def test_an_expiring_token_is_renewed_on_the_way(sim, package, relations):
-    sim.set_faults(token_ttl=2)
+    sim.set_faults(token_ttl=2, token_min_interval=0)
     relations._renew(relations.credentials.load()["access_token"], [])
     customers = [record("customer", n, package) for n in (1, 2, 3)]
     for data in customers:
@@ -128,7 +136,8 @@ def test_an_expiring_token_is_renewed_on_the_way(sim, package, relations):
         assert len(bookings(sim, package, "customer", natural_key("customer", data))) == 1
 
 
-def test_a_used_refresh_token_is_refused(package, relations):
+def test_a_used_refresh_token_is_refused(sim, package, relations):
+    sim.set_faults(token_min_interval=0)
     old = relations.credentials.load()
     relations._renew(old["access_token"], [])
     replay = twin(relations, MemoryCredentialStore(**(old | {"expires_at": 0})))
@@ -144,6 +153,7 @@ def test_a_used_refresh_token_is_refused(package, relations):
 
 
 def test_two_workers_renewing_at_once_make_one_token_call(sim, package, relations):
+    sim.set_faults(token_min_interval=0)
     store = relations.credentials
     store._credentials["expires_at"] = 0  # both see an expired token
     before = sim.stats()["token_calls"]

@@ -144,7 +144,9 @@ class BlindFirstLookUp(ExactConnector):
 
 
 def test_in_use_from_a_race_is_already_booked(sim, relations):
-    booked = relations.deliver("sales_invoice", sales_invoice(), idempotency_key="k")
+    """A numeric entry number is Exact's own: it refuses it twice, whatever raced."""
+    entry = journal_entry(entry_number="2025017")
+    booked = relations.deliver("journal_entry", entry, idempotency_key="k")
     racing = BlindFirstLookUp(
         base_url=sim.base_url,
         settings=SETTINGS,
@@ -152,12 +154,28 @@ def test_in_use_from_a_race_is_already_booked(sim, relations):
         client=relations.client,
     )
 
-    outcome = racing.deliver("sales_invoice", sales_invoice(), idempotency_key="k")
+    outcome = racing.deliver("journal_entry", entry, idempotency_key="k")
 
     assert outcome.result is Result.ALREADY_BOOKED
     assert outcome.external_id == booked.external_id
     assert any("In use: Document number" in e.response_body for e in outcome.exchanges)
-    assert len(ledger_keys(sim, "SalesEntry")) == 1
+    assert len(ledger_keys(sim, "GeneralJournalEntry")) == 1
+
+
+def test_only_the_look_up_keeps_a_your_ref_single_as_exact_accepts_it_twice(sim, relations):
+    booked = relations.deliver("sales_invoice", sales_invoice(), idempotency_key="k")
+    again = relations.deliver("sales_invoice", sales_invoice(), idempotency_key="k")
+    blind = BlindFirstLookUp(
+        base_url=sim.base_url,
+        settings=SETTINGS,
+        credentials=relations.credentials,
+        client=relations.client,
+    ).deliver("sales_invoice", sales_invoice(), idempotency_key="k")
+
+    assert (again.result, again.external_id) == (Result.ALREADY_BOOKED, booked.external_id)
+    # Without its look-up, the same YourRef is booked a second time.
+    assert blind.result is Result.BOOKED and blind.external_id != booked.external_id
+    assert len(ledger_keys(sim, "SalesEntry")) == 2
 
 
 def test_a_timeout_before_anything_was_booked_is_transient(sim, relations):
@@ -242,3 +260,73 @@ def test_only_entry_numbers_that_are_numbers_become_exact_entry_numbers():
 
 def test_it_checks_the_connection(connector):
     assert "123456" in connector.check_connection()
+
+
+def test_a_token_asked_for_too_early_is_transient_and_asked_for_once(sim, relations):
+    """Exact gives a new token at most every 570 s: not a reason to reconnect, nor to loop."""
+    sim.set_faults(token_min_interval=570)
+    store = relations.credentials
+    store._credentials["expires_at"] = time.time() + 5  # within the renewal margin
+    before = sim.stats()["token_calls"]
+
+    with pytest.raises(DeliveryError) as early:
+        relations.deliver("customer", customer(code="D4001"), idempotency_key="k")
+
+    assert early.value.fault is Fault.TRANSIENT
+    assert "at most every 570 seconds" in early.value.message
+    # Offered again once the current token has run out, when Exact surely allows a new one.
+    assert early.value.retry_after is not None and 3 <= early.value.retry_after <= 5
+    assert sim.stats()["token_calls"] - before == 1
+
+
+def test_look_ups_follow_next_through_every_page(sim, relations):
+    sim.set_faults(rate_limit_per_minute=None)
+    for n in range(70):
+        relations.deliver("customer", customer(code=f"P{n:03}"), idempotency_key="k")
+
+    trail = []
+    rows = relations._select("crm/Accounts", "Status eq 'C'", "ID,Code", "customer", trail)
+
+    assert len(rows) == 71  # D1001 and the 70
+    assert len(trail) == 2 and "%24skiptoken=guid%27" in trail[1].url
+
+
+def test_a_key_blocked_by_the_error_limit_is_transient_until_the_block_ends(sim, relations):
+    sim.set_faults(error_limit=2, error_window_seconds=120)
+    refused = []
+    for n in range(4):
+        with pytest.raises(DeliveryError) as failed:
+            relations.deliver(
+                "sales_invoice",
+                sales_invoice(invoice_number=f"B{n}", journal="80"),
+                idempotency_key="k",
+            )
+        refused.append(failed.value)
+
+    assert [e.fault for e in refused] == [Fault.DATA] * 3 + [Fault.TRANSIENT]
+    assert 100 <= refused[-1].retry_after <= 120
+    assert relations.endpoint_of(refused[-1].exchanges[-1].url) == "salesentry/SalesEntries"
+
+
+def test_it_names_endpoints_and_reads_the_daily_limit_as_exact_counts_them(sim, connector):
+    response = connector._call(
+        "GET", connector._url("vat/VATCodes"), kind="", trail=[], params={"$select": "Code"}
+    )
+    remaining, reset_at = connector.daily_limit_state(response)
+
+    assert 4990 <= remaining < 5000  # this test's own calls so far
+    assert time.time() < reset_at <= time.time() + 86400
+    assert connector.endpoint_of(connector._url("crm/Accounts(guid'ab-cd')")) == "crm/Accounts"
+    assert connector.endpoint_of(connector._url("salesentry/SalesEntries")) == (
+        "salesentry/SalesEntries"
+    )
+
+
+def test_a_dutch_users_refusals_land_on_their_fields(sim, relations):
+    sim.set_faults(user_language="nl-NL")
+
+    with pytest.raises(DeliveryError) as refused:
+        relations.deliver("sales_invoice", sales_invoice(journal="80"), idempotency_key="k")
+
+    assert refused.value.fault is Fault.DATA
+    assert refused.value.field_errors == {"journal": "Niet gevonden: Dagboek"}

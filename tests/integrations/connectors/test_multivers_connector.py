@@ -187,3 +187,41 @@ def test_a_message_without_a_known_path_is_kept_as_it_came(connector):
         "Journaalcode mag niet gewijzigd worden.",
         {},
     )
+
+
+def test_it_asks_for_the_next_journal_transaction_with_a_post(sim, connector):
+    entry = support.subject("journal_entry", "multivers")
+
+    outcome = connector.deliver("journal_entry", entry, idempotency_key="k")
+
+    asked = [e for e in outcome.exchanges if "GetNextJournalTransactionCommand" in e.url]
+    assert [e.method for e in asked] == ["POST"]
+    assert [e.method for e in outcome.exchanges if "FinTrans" in e.url] == ["POST"]
+
+
+def test_a_lost_answer_to_the_number_request_is_transient_not_in_doubt(sim, connector):
+    class Dropping(httpx.BaseTransport):
+        def __init__(self, inner):
+            self.inner = inner
+
+        def handle_request(self, request):
+            if "GetNextJournalTransactionCommand" in str(request.url):
+                raise httpx.RemoteProtocolError("Server disconnected", request=request)
+            return self.inner.handle_request(request)
+
+    connector.client._transport = Dropping(connector.client._transport)
+    with pytest.raises(DeliveryError) as lost:
+        connector.deliver(
+            "journal_entry", support.subject("journal_entry", "multivers"), idempotency_key="k"
+        )
+
+    assert lost.value.fault is Fault.TRANSIENT
+    assert support.bookings(sim, "multivers", "journal_entry") == []
+
+
+def test_it_names_the_entity_as_the_endpoint(connector):
+    assert connector.endpoint_of(connector._url("Customer", "C1")) == "Customer"
+    assert connector.endpoint_of(connector._url("FinTrans", 2024, "M", 7)) == "FinTrans"
+    assert connector.endpoint_of(connector.base_url + "/api/AdministrationNVL") == (
+        "AdministrationNVL"
+    )
