@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from portal import views
+from portal import overview, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("companies/", views.my_company, name="my_company"),
+    path("overview/", overview.overview, name="overview"),
     path("c/<slug:company_slug>/", include("integrations.urls")),
     path("c/<slug:company_slug>/", include("runs.urls")),
     path("api/v1/", include("runs.api_urls")),
