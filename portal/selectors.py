@@ -177,9 +177,9 @@ def _annotated(user: AbstractBaseUser, now: dt.datetime) -> QuerySet[Integration
             ),
             last_run_sort=Coalesce(
                 Subquery(
-                    Run.objects.filter(
-                        integration=here, number=OuterRef("last_run_number")
-                    ).values("queued_at")[:1]
+                    Run.objects.filter(integration=here, number=OuterRef("last_run_number")).values(
+                        "queued_at"
+                    )[:1]
                 ),
                 Value(_FAR_PAST),
                 output_field=DateTimeField(),
@@ -189,9 +189,7 @@ def _annotated(user: AbstractBaseUser, now: dt.datetime) -> QuerySet[Integration
     )
 
 
-def _filtered(
-    integrations: QuerySet[Integration], wanted: OverviewFilter
-) -> QuerySet[Integration]:
+def _filtered(integrations: QuerySet[Integration], wanted: OverviewFilter) -> QuerySet[Integration]:
     if wanted.package:
         integrations = integrations.filter(connector=wanted.package)
     if wanted.search:
@@ -283,4 +281,3 @@ def overview_page(
 
 def membership_count(*, user: AbstractBaseUser) -> int:
     return Membership.objects.filter(user_id=user.pk).count()
-

@@ -53,9 +53,9 @@ def my_company(request: HttpRequest) -> HttpResponse:
     context = {
         "companies": list(companies.values()),
         # Companies without an integration yet are listed too, by name only.
-        "bare": [
-            m for m in _memberships(request) if m.company_id not in companies
-        ] if page.next_after is None else [],
+        "bare": [m for m in _memberships(request) if m.company_id not in companies]
+        if page.next_after is None
+        else [],
         "page": page,
         "is_first_page": not request.GET.get("after"),
         "first_page_url": request.path,

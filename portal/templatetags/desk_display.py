@@ -41,7 +41,7 @@ def connection_state(state: str) -> ConnectionState:
     states = {
         "refused": ConnectionState("failed", _("Login refused"), "✖"),
         "not_connected": ConnectionState("queued", _("Not connected"), "○"),
-        "disabled": ConnectionState("skipped", _("Disabled"), "–"),
+        "disabled": ConnectionState("skipped", _("Disabled"), "⏸"),
         "idle": ConnectionState("running", _("Credentials may expire soon"), "⚠"),
         "ok": ConnectionState("succeeded", _("Connected"), "✔"),
     }

@@ -17,9 +17,7 @@ def _login(client, username: str, password: str = PASSWORD):
     return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR="10.0.0.7")
 
 
-def test_a_member_of_one_company_lands_on_my_company_with_integrations(
-    client, editor, company
-):
+def test_a_member_of_one_company_lands_on_my_company_with_integrations(client, editor, company):
     # The manual: "Select My company to view your connections. To monitor your
     # connections, select Integrations."
     response = _login(client, "editor")
