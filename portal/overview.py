@@ -34,7 +34,9 @@ class OverviewForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["package"].choices = [("", _("All packages")), *connector_choices()]
+        package = self.fields["package"]
+        assert isinstance(package, forms.ChoiceField)
+        package.choices = [("", _("All packages")), *connector_choices()]
 
     def wanted(self) -> selectors.OverviewFilter:
         data = self.cleaned_data if self.is_valid() else {}

@@ -197,7 +197,7 @@ def _filtered(integrations: QuerySet[Integration], wanted: OverviewFilter) -> Qu
             Q(company__name__icontains=wanted.search) | Q(name__icontains=wanted.search)
         )
     if wanted.assigned_to_me:
-        integrations = integrations.filter(assigned_to_me__gt=0)
+        integrations = integrations.filter(Q(assigned_to_me__gt=0))
     if wanted.attention:
         integrations = integrations.filter(
             Q(connection_error__gt="")
