@@ -21,7 +21,11 @@ OVERVIEW = reverse("overview")
 
 def _companies(user, count: int, *, prefix: str = "Klant") -> list[Integration]:
     companies = Company.objects.bulk_create(
-        Company(name=f"{prefix} {n:04d} BV", slug=f"{prefix.lower()}-{n}", reflex_code=f"{prefix[:2]}{n}")
+        Company(
+            name=f"{prefix} {n:04d} BV",
+            slug=f"{prefix.lower()}-{n}",
+            reflex_code=f"{prefix[:2]}{n}",
+        )
         for n in range(count)
     )
     Membership.objects.bulk_create(
@@ -116,9 +120,11 @@ def test_a_customer_with_one_company_is_never_shown_others(
 
 
 def test_needs_attention_keeps_refused_logins_and_open_failures(consultant):
-    quiet, failing, refused = _companies(consultant, 3)
+    _quiet, failing, refused = _companies(consultant, 3)
     _failed_run(failing, 2)
-    Integration.objects.filter(pk=refused.pk).update(connection_error="Login refused: invalid_grant")
+    Integration.objects.filter(pk=refused.pk).update(
+        connection_error="Login refused: invalid_grant"
+    )
     page = overview_page(user=consultant, wanted=OverviewFilter(attention=True))
     assert {row.integration.pk for row in page.rows} == {failing.pk, refused.pk}
     states = {row.integration.pk: row.connection for row in page.rows}
@@ -178,7 +184,10 @@ def test_sorting_by_oldest_failure_puts_integrations_without_failures_last(consu
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [({"package": "exact"}, {"Klant 0000 BV", "Klant 0002 BV"}), ({"q": "0001"}, {"Klant 0001 BV"})],
+    [
+        ({"package": "exact"}, {"Klant 0000 BV", "Klant 0002 BV"}),
+        ({"q": "0001"}, {"Klant 0001 BV"}),
+    ],
 )
 def test_the_filters_narrow_the_table(client, consultant, query, expected):
     _companies(consultant, 3)
@@ -189,7 +198,7 @@ def test_the_filters_narrow_the_table(client, consultant, query, expected):
 
 
 def test_assigned_to_me_lists_only_integrations_with_my_lines(consultant):
-    first, second = _companies(consultant, 2)
+    _first, second = _companies(consultant, 2)
     run = _failed_run(second, 2)
     RunLine.objects.filter(run=run, position=1).update(assigned_to=consultant)
     page = overview_page(user=consultant, wanted=OverviewFilter(assigned_to_me=True))
