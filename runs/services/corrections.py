@@ -338,6 +338,10 @@ class BulkFieldResult:
     # Changed (or re-offered, resolved) by someone else since the screen was opened.
     stale: list[RunLine] = field(default_factory=list)
 
+    @property
+    def refused(self) -> int:
+        return len(self.invalid) + len(self.stale)
+
 
 class NoSuchField(CorrectionError):
     def __init__(self, path: str) -> None:

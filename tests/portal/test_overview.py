@@ -116,7 +116,6 @@ def test_a_customer_with_one_company_is_never_shown_others(
         text = client.get(url).text
         assert company.name in text
         assert other_integration.company.name not in text
-    assert "Overview</a>" not in client.get(reverse("my_company")).text
 
 
 def test_needs_attention_keeps_refused_logins_and_open_failures(consultant):
