@@ -17,7 +17,7 @@ CATALOGUE: dict[str, KnownMessage] = {
         _("Fill in the short name on the line, or in Reflex 3000 so the next export has it."),
     ),
     (
-        "Btwnummer '…' is niet geldig. Het btw-nummer voldoet niet aan de …-proef "
+        "Btwnummer '…' is niet geldig. Het btw-nummer voldoet niet aan de … "
         "en moet de vorm … hebben."
     ): KnownMessage(
         _(
