@@ -151,7 +151,7 @@ def _back(membership: Membership, integration: Integration, group: FailureGroup)
         key=group.key,
     )
     if still_open is not None:
-        return redirect(_url(membership, integration, group) + "#ready")
+        return redirect(_url(membership, integration, group) + "#changes-ready")
     return redirect(
         "open_failures", company_slug=membership.company.slug, integration_id=integration.pk
     )
