@@ -14,7 +14,8 @@ register = template.Library()
 
 @register.filter
 def age(value: timedelta | None) -> str:
-    """``3 days``, ``5 hours``, ``12 minutes``: the largest whole unit, or "" for None."""
+    """``3 days``, ``5 hours``, ``12 minutes``, ``under a minute``: the largest whole unit,
+    or "" for None."""
     if value is None:
         return ""
     seconds = max(int(value.total_seconds()), 0)
@@ -24,6 +25,8 @@ def age(value: timedelta | None) -> str:
     if seconds >= 3_600:
         hours = seconds // 3_600
         return ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
+    if seconds < 60:
+        return _("under a minute")
     minutes = seconds // 60
     return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
 
