@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -477,16 +478,20 @@ def integration_lines_assign(
     new_id = assignee.pk if assignee is not None else None
     with transaction.atomic():
         lines = [
-            line
-            for line in _open_lines_of(integration, line_ids).select_related("assigned_to")
-            if line.assigned_to_id != new_id
+            line for line in _open_lines_of(integration, line_ids) if line.assigned_to_id != new_id
         ]
+        # Usernames in one query: FOR UPDATE cannot take the outer join of select_related.
+        previous: dict[int | None, str] = dict(
+            get_user_model()
+            .objects.filter(pk__in={line.assigned_to_id for line in lines})
+            .values_list("pk", "username")
+        )
         LineEdit.objects.bulk_create(
             LineEdit(
                 line=line,
                 user=user,
                 action=LineEdit.Action.ASSIGN,
-                old_value=line.assigned_to.get_username() if line.assigned_to else None,
+                old_value=previous.get(line.assigned_to_id),
                 new_value=assignee.get_username() if assignee is not None else None,
             )
             for line in lines
