@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from integrations.models import Integration
 from portal.models import Company
-from runs.models import LineStatus, Run, RunLine, RunStatus
+from runs.models import Run, RunLine, RunStatus
 
 # Runs drawn in an integration's chart.
 CHART_RUNS = 20
@@ -60,12 +60,7 @@ class HistoryPage:
 
 def open_failures(*, integration_ref: OuterRef | int) -> QuerySet[RunLine]:
     """Failed lines nobody re-offered or resolved yet (served by ``line_open_failures``)."""
-    return RunLine.objects.filter(
-        integration=integration_ref,
-        status=LineStatus.FAILED,
-        reoffered_in__isnull=True,
-        resolved_at__isnull=True,
-    )
+    return RunLine.objects.open_failures().filter(integration=integration_ref)
 
 
 def integration_summaries(*, company: Company) -> list[IntegrationSummary]:

@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from notifications.urls import company_urlpatterns as notification_company_urls
-from portal import views
+from portal import overview, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("companies/", views.my_company, name="my_company"),
+    path("overview/", overview.overview, name="overview"),
     path("c/<slug:company_slug>/", include("integrations.urls")),
     path("c/<slug:company_slug>/", include("runs.urls")),
     path("c/<slug:company_slug>/", include(notification_company_urls)),

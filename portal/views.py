@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import QuerySet
@@ -9,6 +12,7 @@ from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from portal.models import Membership
+from portal.selectors import overview_page
 
 
 def _memberships(request: HttpRequest) -> QuerySet[Membership]:
@@ -23,16 +27,43 @@ def _memberships(request: HttpRequest) -> QuerySet[Membership]:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """A member of one company goes straight to its integrations; others pick one."""
-    memberships = list(_memberships(request)[:2])
-    if len(memberships) == 1:
-        return redirect("integration_list", company_slug=memberships[0].company.slug)
+    """A member of several companies lands on the overview of them all; others on My
+    company, which shows their connections and offers Integrations (the manual's path)."""
+    if len(_memberships(request)[:2]) > 1:
+        return redirect("overview")
     return redirect("my_company")
 
 
+@require_GET
 @login_required
 def my_company(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/my_company.html", {"memberships": _memberships(request)})
+    """Each of the user's companies with its connections, and Integrations to monitor them."""
+    page = overview_page(
+        user=request.user,  # type: ignore[arg-type]
+        sort="company",
+        after=request.GET.get("after"),
+    )
+    roles = {m.company_id: m.get_role_display() for m in _memberships(request)}
+    companies: dict[int, dict[str, Any]] = {}
+    for row in page.rows:
+        entry = companies.setdefault(
+            row.company.pk, {"company": row.company, "role": roles.get(row.company.pk), "rows": []}
+        )
+        entry["rows"].append(row)
+    context = {
+        "companies": list(companies.values()),
+        # Companies without an integration yet are listed too, by name only.
+        "bare": [m for m in _memberships(request) if m.company_id not in companies]
+        if page.next_after is None
+        else [],
+        "page": page,
+        "is_first_page": not request.GET.get("after"),
+        "first_page_url": request.path,
+        "next_page_url": f"{request.path}?{urlencode({'after': page.next_after})}"
+        if page.next_after
+        else None,
+    }
+    return render(request, "portal/my_company.html", context)
 
 
 @require_GET

@@ -119,6 +119,18 @@ class Run(models.Model):
         return None
 
 
+class RunLineQuerySet(models.QuerySet["RunLine"]):
+    def open_failures(self) -> RunLineQuerySet:
+        """Failed lines nobody re-offered or resolved yet: what still needs a person.
+
+        The one definition of "open", served by the ``line_open_failures`` partial index;
+        every screen, count and mail uses it.
+        """
+        return self.filter(
+            status=LineStatus.FAILED, reoffered_in__isnull=True, resolved_at__isnull=True
+        )
+
+
 class RunLine(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="lines")
     # Denormalised from run so "the same record in other runs" is one index seek.
@@ -163,6 +175,17 @@ class RunLine(models.Model):
     )
     # Optimistic locking: every change bumps it; an edit made on an older one is refused.
     version = models.PositiveIntegerField(default=1)
+    # Who is to fix this failure: a member of the company or one of its consultants.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_lines",
+        verbose_name=_("assigned to"),
+    )
+
+    objects = RunLineQuerySet.as_manager()
 
     class Meta:
         ordering = ["position"]
@@ -197,6 +220,14 @@ class RunLine(models.Model):
                     status="failed", reoffered_in__isnull=True, resolved_at__isnull=True
                 ),
                 name="line_open_failures",
+            ),
+            # "Assigned to me" across companies: the assignee's open failures.
+            models.Index(
+                fields=["assigned_to", "integration"],
+                condition=models.Q(
+                    status="failed", reoffered_in__isnull=True, resolved_at__isnull=True
+                ),
+                name="line_open_assigned",
             ),
         ]
 
@@ -252,6 +283,7 @@ class LineEdit(models.Model):
         REOFFER = "reoffer", _("Marked for re-offer")
         UNREOFFER = "unreoffer", _("Unmarked for re-offer")
         RESOLVE = "resolve", _("Resolved")
+        ASSIGN = "assign", _("Assigned")
 
     line = models.ForeignKey(RunLine, on_delete=models.CASCADE, related_name="edits")
     user = models.ForeignKey(

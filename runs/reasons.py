@@ -8,6 +8,11 @@ and the catalogue of known messages all key on ``reason_of``; there is no second
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from integrations.connectors.base import KnownMessage
 
 PLACEHOLDER = "…"
 
@@ -39,3 +44,20 @@ def reason_of(message: str) -> str:
     text = _PATTERNS[0].sub(_QUOTED["'"], text)
     text = _PATTERNS[1].sub(_QUOTED['"'], text)
     return _PATTERNS[2].sub(PLACEHOLDER, text)
+
+
+def known_messages_of(
+    catalogue: Mapping[str, KnownMessage], message: str, field_errors: Mapping[str, str] | None
+) -> list[tuple[str, KnownMessage]]:
+    """The catalogue's explanations of a failure, as (reason, explanation), each once.
+
+    A package may join several messages in one (Exact: one a line); each line and each
+    field's own message is looked up on its reason. An unknown message has none.
+    """
+    texts = [message, *message.splitlines(), *(field_errors or {}).values()]
+    found: dict[str, KnownMessage] = {}
+    for text in texts:
+        reason = reason_of(str(text))
+        if reason in catalogue and reason not in found:
+            found[reason] = catalogue[reason]
+    return list(found.items())

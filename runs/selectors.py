@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
-from integrations.selectors import open_failures
 from runs.models import DeliveryAttempt, Kind, LineEdit, LineStatus, Run, RunLine
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
     from integrations.models import Integration
 
 # A record's earlier attempts shown on the line page; older ones are rarely of interest.
@@ -78,20 +79,12 @@ def line_history(*, line: RunLine) -> LineHistory:
 
 def run_marked_count(*, run: Run) -> int:
     """How many open failed lines of the run are marked for re-offer (what Retry would take)."""
-    return RunLine.objects.filter(
-        run=run,
-        status=LineStatus.FAILED,
-        reoffer=True,
-        reoffered_in__isnull=True,
-        resolved_at__isnull=True,
-    ).count()
+    return RunLine.objects.open_failures().filter(run=run, reoffer=True).count()
 
 
 def run_open_failed_count(*, run: Run) -> int:
     """Failed lines neither re-offered nor resolved: what still needs attention."""
-    return RunLine.objects.filter(
-        run=run, status=LineStatus.FAILED, reoffered_in__isnull=True, resolved_at__isnull=True
-    ).count()
+    return RunLine.objects.open_failures().filter(run=run).count()
 
 
 # --- records across runs and open failures (integration-wide screens) ----------------------
@@ -197,8 +190,7 @@ def record_search(
 
 
 def _open_failures(integration: Integration) -> QuerySet[RunLine]:
-    # One definition of "open" for the summary and this screen (``line_open_failures``).
-    return open_failures(integration_ref=integration.pk)
+    return RunLine.objects.open_failures().filter(integration=integration)
 
 
 def open_failures_page(
@@ -206,10 +198,13 @@ def open_failures_page(
     integration: Integration,
     after: tuple[int, int] | None,
     limit: int,
+    assigned_to: AbstractBaseUser | AnonymousUser | None = None,
 ) -> OpenFailuresPage:
-    """Open failed lines of every run, oldest run first, keyset-paginated on
-    (run number, position): one query however deep the page."""
+    """Open failed lines of every run (of ``assigned_to``'s if given), oldest run first,
+    keyset-paginated on (run number, position): one query however deep the page."""
     lines = _open_failures(integration)
+    if assigned_to is not None:
+        lines = lines.filter(assigned_to_id=assigned_to.pk)
     if after is not None:
         number, position = after
         lines = lines.filter(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import email.utils
 import enum
+import importlib
 import re
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -31,6 +32,7 @@ import httpx
 
 if TYPE_CHECKING:
     from django import forms
+    from django.utils.functional import _StrOrPromise as StrOrPromise
 
 
 class Fault(enum.StrEnum):
@@ -199,6 +201,19 @@ class ErrorBudget:
     stop_at: int  # we hold an endpoint's lines once this many errors are in the window
 
 
+@dataclass(frozen=True)
+class KnownMessage:
+    """A message of the package that people meet again and again, explained.
+
+    Both texts are marked for translation (gettext_lazy); the package's own message is
+    shown as it came, above them.
+    """
+
+    explanation: StrOrPromise
+    # What to do about it, in the package or on the line.
+    remedy: StrOrPromise
+
+
 class Connector:
     """Base class. Subclasses fill in the class attributes and the abstract methods."""
 
@@ -241,6 +256,20 @@ class Connector:
         self.settings = dict(settings)
         self.credentials = credentials
         self.client = client
+
+    @classmethod
+    def known_messages(cls) -> Mapping[str, KnownMessage]:
+        """The package's catalogue of known messages, keyed on the normalised reason
+        (``runs.reasons.reason_of``): ``CATALOGUE`` in the ``known_messages`` module
+        beside the connector's own, or nothing when the package has none."""
+        package = cls.__module__.rpartition(".")[0]
+        try:
+            module = importlib.import_module(f"{package}.known_messages")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{package}.known_messages":
+                raise
+            return {}
+        return module.CATALOGUE
 
     # --- records -------------------------------------------------------------------
     def to_package(self, kind: str, record: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,9 +7,12 @@ trail of who changed what, from what to what, when.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -17,7 +20,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from integrations.canonical import NATURAL_KEY, identifier_of, validate_record
-from runs.models import LineEdit, LineStatus, Run, RunLine, Trigger
+from runs.models import LineEdit, Run, RunLine, RunLineQuerySet, Trigger
 from runs.services.runs import NewLine, run_create
 
 if TYPE_CHECKING:
@@ -200,11 +203,9 @@ def line_set_reoffer(*, line: RunLine, user: User, reoffer: bool) -> RunLine:
     return _refresh(line)
 
 
-def _open(lines: QuerySet[RunLine], line_ids: Iterable[int] | None) -> QuerySet[RunLine]:
+def _open(lines: RunLineQuerySet, line_ids: Iterable[int] | None) -> QuerySet[RunLine]:
     """The open failed lines among ``lines`` (of ``line_ids`` if given), locked."""
-    lines = lines.select_for_update().filter(
-        status=LineStatus.FAILED, reoffered_in__isnull=True, resolved_at__isnull=True
-    )
+    lines = lines.select_for_update().open_failures()
     if line_ids is not None:
         lines = lines.filter(pk__in=list(line_ids))
     return lines
@@ -323,3 +324,198 @@ def run_retry(*, run: Run, user: User) -> Run:
             reoffered_in=new_run, reoffer=False, version=F("version") + 1
         )
     return new_run
+
+
+# --- a reason group at once (the consultant's desk) --------------------------------------
+
+
+@dataclass
+class BulkFieldResult:
+    """What ``lines_set_field`` did: each line stands alone ("the rest applied")."""
+
+    applied: list[RunLine] = field(default_factory=list)
+    # The new value still fails pre-flight on these: (line, {path: message}).
+    invalid: list[tuple[RunLine, dict[str, str]]] = field(default_factory=list)
+    # Changed (or re-offered, resolved) by someone else since the screen was opened.
+    stale: list[RunLine] = field(default_factory=list)
+
+    @property
+    def refused(self) -> int:
+        return len(self.invalid) + len(self.stale)
+
+
+class NoSuchField(CorrectionError):
+    def __init__(self, path: str) -> None:
+        super().__init__(_("Choose the field to set (%(path)s is not one).") % {"path": path})
+
+
+def _matches(path: str, pattern: str) -> bool:
+    segments, parts = path.split("."), pattern.split(".")
+    return len(segments) == len(parts) and all(
+        want in ("*", got) for want, got in zip(parts, segments, strict=True)
+    )
+
+
+def _paths_to_set(data: Any, pattern: str, field_errors: Mapping[str, str]) -> list[str]:
+    """The record's paths matching ``pattern`` (``lines.*.vat_code``: any row): the failing
+    ones if the line names any, else every row's, so a row that was fine keeps its value
+    only when the package said which row failed."""
+    failing = [path for path in field_errors if _matches(path, pattern)]
+    if failing or "*" not in pattern:
+        return failing or [pattern]
+    head, _star, tail = pattern.partition(".*.")
+    rows = data.get(head) if isinstance(data, Mapping) else None
+    if not isinstance(rows, list) or not tail:
+        return []
+    return [f"{head}.{index}.{tail}" for index in range(len(rows))]
+
+
+def _set_path(data: Any, path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    node = data
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def _field_change(
+    line: RunLine, pattern: str, value: str, user: User
+) -> tuple[dict[str, Any] | None, dict[str, str], list[LineEdit]]:
+    """The line's record with the field set, validated: (record, errors, history)."""
+    data = copy.deepcopy(line.data)
+    paths = _paths_to_set(data, pattern, line.field_errors or {})
+    if not paths:
+        return None, {pattern: _("This record has no such field.")}, []
+    for path in paths:
+        try:
+            _set_path(data, path, value)
+        except (IndexError, ValueError, TypeError, AttributeError):
+            return None, {path: _("This record has no such field.")}, []
+    normalised, field_errors = validate_record(line.kind, data)
+    if normalised is None:
+        return None, field_errors, []
+    if identifier_of(line.kind, normalised) != line.identifier:
+        return None, {NATURAL_KEY[line.kind]: _("The record's key cannot be changed here.")}, []
+    old = flatten(_normalised(line.kind, line.data))
+    new = flatten(normalised)
+    edits = [
+        LineEdit(line=line, user=user, field=path, old_value=old.get(path), new_value=new.get(path))
+        for path in _changed_paths(old, new, flatten(data))
+    ]
+    if not line.reoffer:
+        edits.append(_reoffer_edit(line, user, True))
+    return normalised, {}, edits
+
+
+def lines_set_field(
+    *,
+    integration: Integration,
+    versions: Mapping[int, int],
+    field_path: str,
+    value: str,
+    user: User,
+) -> BulkFieldResult:
+    """Set one field to ``value`` on each of the lines (id → the version the user saw) and
+    mark them for re-offer; ``field_path`` is canonical, ``*`` meaning every row.
+
+    Each line is checked on its own, under its row lock: a line changed since (stale),
+    no longer open, or whose record still fails pre-flight with the new value is listed
+    in the result and left exactly as it was; the rest are applied, each with its own
+    history entries and a new version. One transaction: no line is ever half-changed.
+    """
+    if not field_path.strip() or any(not part for part in field_path.split(".")):
+        raise NoSuchField(field_path)
+    result = BulkFieldResult()
+    with transaction.atomic():
+        locked = {line.pk: line for line in _open_lines_of(integration, versions)}
+        edits: list[LineEdit] = []
+        now = timezone.now()
+        for line_id, version in versions.items():
+            line = locked.get(line_id)
+            if line is None or line.version != version:
+                stale = line or RunLine.objects.filter(pk=line_id, integration=integration).first()
+                if stale is not None:
+                    result.stale.append(stale)
+                continue
+            record, errors, line_edits = _field_change(line, field_path, value, user)
+            if record is None:
+                result.invalid.append((line, errors))
+                continue
+            line.correction, line.reoffer = record, True
+            line.edited_by, line.edited_at, line.version = user, now, line.version + 1
+            edits.extend(line_edits)
+            result.applied.append(line)
+        LineEdit.objects.bulk_create(edits)
+        RunLine.objects.bulk_update(
+            result.applied, ["correction", "reoffer", "edited_by", "edited_at", "version"]
+        )
+    return result
+
+
+class AssigneeNotMember(CorrectionError):
+    def __init__(self) -> None:
+        super().__init__(_("Lines can only be assigned to a member of the company."))
+
+
+def integration_lines_assign(
+    *, integration: Integration, line_ids: Iterable[int], assignee: User | None, user: User
+) -> int:
+    """Assign the open failed lines (of ``line_ids``) to ``assignee``, or to nobody.
+
+    The assignee must be a member of the integration's company (consultants are). Each
+    change is in the line's history. Returns how many lines changed hands.
+    """
+    if (
+        assignee is not None
+        and not assignee.memberships.filter(  # type: ignore[attr-defined]
+            company_id=integration.company_id
+        ).exists()
+    ):
+        raise AssigneeNotMember
+    new_id = assignee.pk if assignee is not None else None
+    with transaction.atomic():
+        lines = [
+            line for line in _open_lines_of(integration, line_ids) if line.assigned_to_id != new_id
+        ]
+        # Usernames in one query: FOR UPDATE cannot take the outer join of select_related.
+        previous: dict[int | None, str] = dict(
+            get_user_model()
+            .objects.filter(pk__in={line.assigned_to_id for line in lines})
+            .values_list("pk", "username")
+        )
+        LineEdit.objects.bulk_create(
+            LineEdit(
+                line=line,
+                user=user,
+                action=LineEdit.Action.ASSIGN,
+                old_value=previous.get(line.assigned_to_id),
+                new_value=assignee.get_username() if assignee is not None else None,
+            )
+            for line in lines
+        )
+        RunLine.objects.filter(pk__in=[line.pk for line in lines]).update(
+            assigned_to=assignee, version=F("version") + 1
+        )
+    return len(lines)
+
+
+class NothingMarked(CorrectionError):
+    def __init__(self) -> None:
+        super().__init__(_("Nothing to retry: no lines are marked for re-offer."))
+
+
+def integration_runs_retry(
+    *, integration: Integration, line_ids: Iterable[int], user: User
+) -> list[Run]:
+    """Retry every run that holds one of the lines marked for re-offer: one new run per old
+    run (as Retry on each run's page), oldest first. Raises NothingToRetry when none is."""
+    marked = RunLine.objects.open_failures().filter(
+        integration=integration, reoffer=True, pk__in=list(line_ids)
+    )
+    runs = list(Run.objects.filter(pk__in=marked.values("run_id")).order_by("number"))
+    if not runs:
+        raise NothingMarked
+    return [run_retry(run=run, user=user) for run in runs]

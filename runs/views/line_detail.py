@@ -18,6 +18,7 @@ from portal.models import Membership, Role
 from portal.tenancy import company_view
 from runs.forms import path_label, record_form, record_from_post
 from runs.models import RunLine
+from runs.reasons import known_messages_of
 from runs.selectors import line_history
 from runs.services.corrections import (
     CorrectionInvalid,
@@ -26,6 +27,7 @@ from runs.services.corrections import (
     flatten,
     line_correct,
 )
+from runs.views.assign import company_members
 from runs.views.requests import HtmxHttpRequest, authenticated
 
 # A package's answer can be large; the screen shows its start.
@@ -36,7 +38,7 @@ def _get_line(membership: Membership, line_id: int) -> RunLine:
     """The line if it belongs to the member's company; 404 otherwise."""
     return get_object_or_404(
         RunLine.objects.select_related(
-            "run", "run__integration", "reoffered_in", "edited_by", "resolved_by"
+            "run", "run__integration", "reoffered_in", "edited_by", "resolved_by", "assigned_to"
         ),
         pk=line_id,
         integration__company=membership.company,
@@ -76,6 +78,14 @@ def _page_context(membership: Membership, line: RunLine) -> dict[str, Any]:
         {"edit": edit, "field_label": path_label(line.kind, edit.field)} for edit in history.edits
     ]
     return {
+        "known": known_messages_of(
+            line.run.integration.connector_class.known_messages(), line.message, line.field_errors
+        )
+        if line.message
+        else [],
+        "members": company_members(membership.company_id)
+        if membership.allows(Role.EDITOR) and line.is_open_failure
+        else [],
         "other_lines": history.other_lines,
         "attempts": attempts,
         "edits": edits,
@@ -172,6 +182,9 @@ def _save(request: HtmxHttpRequest, membership: Membership, line: RunLine) -> Ht
     url = reverse(
         "run_detail", kwargs={"company_slug": membership.company.slug, "run_id": line.run_id}
     )
+    if reoffer:
+        # The run's warning that changes are ready takes the focus (portal.js).
+        url += "#changes-ready"
     if request.htmx:
         return HttpResponseClientRedirect(url)
     return redirect(url)

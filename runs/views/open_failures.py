@@ -19,7 +19,8 @@ from integrations.models import Integration
 from integrations.views.screens import get_integration
 from portal.models import Membership, Role
 from portal.tenancy import company_view
-from runs.models import Run
+from runs.groups import failure_groups
+from runs.models import Run, RunLine
 from runs.selectors import open_failures_count, open_failures_page, runs_with_marked_lines
 from runs.services.corrections import (
     integration_lines_reoffer,
@@ -60,7 +61,10 @@ def open_failures(
 ) -> HttpResponse:
     integration = get_integration(membership, integration_id)
     after = _after(request)
-    page = open_failures_page(integration=integration, after=after, limit=LINES_PER_PAGE)
+    assigned_to = request.user if request.GET.get("assigned") == "me" else None
+    page = open_failures_page(
+        integration=integration, after=after, limit=LINES_PER_PAGE, assigned_to=assigned_to
+    )
     context: dict[str, Any] = {
         "integration": integration,
         "page": page,
@@ -70,10 +74,15 @@ def open_failures(
             _page_url(membership, integration, page.next_after) if page.next_after else None
         ),
         "can_edit": membership.allows(Role.EDITOR),
+        "only_mine": assigned_to is not None,
     }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "runs/open_failures.html#failures", context)
     context["open_count"] = open_failures_count(integration=integration)
+    context["groups"] = failure_groups(
+        lines=RunLine.objects.open_failures().filter(integration=integration),
+        catalogue=integration.connector_class.known_messages(),
+    )
     context["marked_runs"] = runs_with_marked_lines(integration=integration)
     return render(request, "runs/open_failures.html", context)
 

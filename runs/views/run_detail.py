@@ -15,7 +15,8 @@ from django_htmx.http import HttpResponseStopPolling
 
 from portal.models import Membership, Role
 from portal.tenancy import company_view
-from runs.models import Run, RunStatus
+from runs.groups import failure_groups
+from runs.models import Run, RunLine, RunStatus
 from runs.selectors import run_lines_page, run_marked_count, run_open_failed_count
 from runs.services.corrections import lines_reoffer, lines_resolve
 from runs.views.bulk import bulk_action, retry
@@ -79,10 +80,18 @@ def _lines_context(request: HtmxHttpRequest, membership: Membership, run: Run) -
 
 
 def _run_context(request: HtmxHttpRequest, membership: Membership, run: Run) -> dict[str, Any]:
+    open_failed_count = run_open_failed_count(run=run)
     return {
+        "integration": run.integration,
+        "groups": failure_groups(
+            lines=RunLine.objects.open_failures().filter(run=run),
+            catalogue=run.integration.connector_class.known_messages(),
+        )
+        if open_failed_count
+        else None,
         "run": run,
         "marked_count": run_marked_count(run=run),
-        "open_failed_count": run_open_failed_count(run=run),
+        "open_failed_count": open_failed_count,
         "history_url": _history_url(membership, run),
         "can_resume": (
             membership.allows(Role.CONSULTANT)

@@ -20,6 +20,7 @@ import pytest
 from integrations.canonical import identifier_of
 from portal.models import Membership, Role
 from runs.models import Run, RunStatus
+from tests.browser.axe import audit
 from tests.conftest import require_service
 from tests.runs import conftest as runs_fixtures
 from tests.runs.conftest import Worker, record
@@ -111,8 +112,9 @@ class Screens:
         self.page, self.folder, self.console = page, folder, console
 
     def shot(self, name: str) -> None:
-        """Check the page, then save it whole as ``<name>.png``."""
+        """Check the page (console, then an axe-core audit), then save it as ``<name>.png``."""
         self.assert_clean()
+        audit(self.page)
         self.page.screenshot(path=self.folder / f"{name}.png", full_page=True)
 
     def assert_clean(self) -> None:

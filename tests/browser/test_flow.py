@@ -47,7 +47,8 @@ def test_an_editor_corrects_failed_lines_and_retries_them(
     assert SHORT_NAME_MESSAGE in customer.message
     assert VAT_CODE_MESSAGE in invoice.message
 
-    # Log in: a member of two companies picks one under My company.
+    # Log in: a member of two companies lands on the overview, and picks one under My
+    # company, which shows its connections and offers Integrations (as the manual says).
     page.goto(f"{live_server.url}/")
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     page.get_by_label("Username").fill(seed.username)
@@ -55,9 +56,11 @@ def test_an_editor_corrects_failed_lines_and_retries_them(
     screens.shot("01-login")
     page.get_by_role("button", name="Log in").click()
 
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    page.get_by_role("link", name="My company").click()
     expect(page.get_by_role("heading", name="My company")).to_be_visible()
     screens.shot("02-my-company")
-    page.get_by_role("link", name="Bakkerij De Vries BV").click()
+    page.get_by_role("link", name="Integrations of Bakkerij De Vries BV").click()
 
     # Integrations: the link with its last run and the two open failed lines.
     expect(page.get_by_role("heading", name="Integrations")).to_be_visible()

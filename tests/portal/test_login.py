@@ -17,19 +17,25 @@ def _login(client, username: str, password: str = PASSWORD):
     return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR="10.0.0.7")
 
 
-def test_a_member_of_one_company_lands_on_its_integrations(client, editor, company):
+def test_a_member_of_one_company_lands_on_my_company_with_integrations(client, editor, company):
+    # The manual: "Select My company to view your connections. To monitor your
+    # connections, select Integrations."
     response = _login(client, "editor")
     assert response.status_code == 302
     landing = client.get(response["Location"])
     assert landing.status_code == 302
-    assert landing["Location"] == reverse("integration_list", kwargs={"company_slug": company.slug})
+    assert landing["Location"] == reverse("my_company")
+    page = client.get(landing["Location"])
+    assert company.name in page.text
+    assert reverse("integration_list", kwargs={"company_slug": company.slug}) in page.text
+    assert ">Integrations</a>" in page.text
 
 
-def test_a_member_of_several_companies_picks_one_under_my_company(
+def test_a_member_of_several_companies_lands_on_the_overview(
     client, consultant, company, other_company
 ):
     landing = client.get(_login(client, "consultant")["Location"])
-    assert landing["Location"] == reverse("my_company")
+    assert landing["Location"] == reverse("overview")
     page = client.get(reverse("my_company"))
     assert company.name in page.text and other_company.name in page.text
 

@@ -21,7 +21,9 @@ from django.urls.resolvers import RoutePattern
 from django.utils import timezone
 
 from portal.models import Membership, Role
+from runs.groups import group_key
 from runs.models import DeliveryAttempt, LineEdit, LineStatus, Run, RunLine, RunStatus, Trigger
+from runs.reasons import reason_of
 
 # Left out on purpose, each with its reason.
 SKIPPED_PREFIXES = {
@@ -149,6 +151,8 @@ def _ids(company: Any, integration: Any, rows: dict[str, Any]) -> dict[str, Any]
         "edit_id": rows["edit"].pk,
         # Unsigned: every visitor must be refused (a valid token is tested in tests/notifications).
         "token": "not-a-signed-token",
+        # The reason group of the company's failed line (a key names a reason, not a row).
+        "group_key": group_key(rows["line"].kind, reason_of(rows["line"].message)),
     }
 
 

@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 
 from integrations.canonical import example_record
 from integrations.models import Integration
@@ -82,6 +83,7 @@ def connect(integration: Integration, sim) -> Integration:
         "expires_at": time.time() + float(tokens["expires_in"]),
     }
     integration.connection_error = ""
+    integration.connected_at = integration.token_refreshed_at = timezone.now()
     integration.save()
     return integration
 

@@ -23,10 +23,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.canonical import identifier_of
-from integrations.canonical.examples import example_record
+from integrations.canonical.examples import example_record, relation_code
 from integrations.models import Integration
 from portal.models import Company, Membership, Role
 from runs.models import LineStatus, Run, RunLine, RunStatus, Trigger
+from runs.services.runs import NewLine, run_create
 
 DEMO_CLIENT = {"client_id": "cloud-portal-demo", "client_secret": "demo-secret"}
 HISTORY_RUNS = 12
@@ -80,6 +81,27 @@ COMPANIES = [
 ]
 
 
+# The consultant's desk (issue 12): two more companies on Multivers, each with a run whose
+# invoices the package refuses for one shared reason (a VAT code it does not know), so a
+# whole reason group can be fixed from the overview. Record numbers are offset per company:
+# they share the simulator's second administration.
+DESK_COMPANIES = [
+    (
+        DemoCompany(
+            "pietersen", "Groenteboer Pietersen BV", "RX003", "multivers", {"database": "MVL00002"}
+        ),
+        5000,
+    ),
+    (
+        DemoCompany(
+            "visser", "Installatiebedrijf Visser BV", "RX004", "multivers", {"database": "MVL00002"}
+        ),
+        6000,
+    ),
+]
+DESK_FAILING_INVOICES = 30
+
+
 class Command(BaseCommand):
     help = "Create or refresh the demo companies, users, integrations and run history."
 
@@ -97,6 +119,7 @@ class Command(BaseCommand):
             integrations = [_integration(demo, companies[demo.slug]) for demo in COMPANIES]
             for integration in integrations:
                 _history(integration)
+            integrations += _desk_companies()
             _mail_choices(integrations)
         if not options["no_connect"]:
             for integration in integrations:
@@ -258,4 +281,45 @@ def _connect(integration: Integration) -> None:
     integration_connect(
         integration=integration,
         tokens=connector.exchange_code(code=query["code"][0], redirect_uri=redirect_uri),
+    )
+
+
+def _desk_companies() -> list[Integration]:
+    """The desk's companies, the consultant a member of each, with their failing run."""
+    consultant = get_user_model().objects.get(username="consultant")
+    integrations = []
+    for demo, offset in DESK_COMPANIES:
+        company = _company(demo)
+        Membership.objects.update_or_create(
+            user=consultant, company=company, defaults={"role": Role.CONSULTANT}
+        )
+        integration = _integration(demo, company)
+        _desk_failing_run(integration, offset)
+        integrations.append(integration)
+    return integrations
+
+
+def _desk_failing_run(integration: Integration, offset: int) -> None:
+    """Customers, then their invoices with VAT codes Multivers lacks (70 … 74): delivered by
+    the worker once it starts, the invoices fail for real with one reason,
+    "Btwcode '…' bestaat niet.", and a consultant fixes them at once (VAT code 2)."""
+    if integration.runs.exists():
+        return
+
+    def line(kind: str, n: int, vat_code: str | None = None) -> NewLine:
+        record = json.loads(
+            json.dumps(example_record(kind, offset + n, package="multivers"), cls=DjangoJSONEncoder)
+        )
+        if vat_code is not None:
+            record["lines"][0]["vat_code"] = vat_code
+            record["relation_code"] = relation_code(offset + n, customer=True)
+        return NewLine(kind=kind, identifier=identifier_of(kind, record), payload=record)
+
+    run_create(
+        integration=integration,
+        trigger=Trigger.INTAKE,
+        lines=[line("customer", n) for n in range(DESK_FAILING_INVOICES)]
+        + [
+            line("sales_invoice", n, vat_code=str(70 + n % 5)) for n in range(DESK_FAILING_INVOICES)
+        ],
     )

@@ -182,7 +182,8 @@ def test_the_whole_flow_from_failed_line_to_retry(editor, failed_run, customer_l
         form_of(customer_line, vat_number=GOOD_VAT, reoffer="1"),
         follow=True,
     )
-    assert saved.redirect_chain == [(run_page, 302)]
+    # To the run's warning that changes are ready, which then takes the focus.
+    assert saved.redirect_chain == [(f"{run_page}#changes-ready", 302)]
     assert "1 line has changes ready to be re-offered." in saved.content.decode()
 
     invoice = form_of(invoice_line, **{"lines-1-vat_code": "2", "reoffer": "1"})

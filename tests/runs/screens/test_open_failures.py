@@ -243,11 +243,12 @@ def test_the_query_count_does_not_grow_with_lines_or_runs(
                 failed_line(run, position, reoffer=position == 1)
 
     grow(1)
-    # Session, user, membership, integration, the page, the open count, the runs to retry.
-    with django_assert_num_queries(7):
+    # Session, user, membership, integration, the page, the open count, the runs to retry,
+    # the reason groups (messages, then their examples).
+    with django_assert_num_queries(9):
         client.get(url("open_failures", integration))
     grow(4)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(9):
         response = client.get(url("open_failures", integration))
     assert len(response.context["marked_runs"]) == 6
 
