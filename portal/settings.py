@@ -305,7 +305,10 @@ LIMITER_MAX_WAIT_SECONDS = env_float("LIMITER_MAX_WAIT_SECONDS", 30.0)
 # --- intake -----------------------------------------------------------------------------
 INTAKE_MAX_LINES = env_int("INTAKE_MAX_LINES", 50_000, minimum=1)
 INTAKE_MAX_BYTES = env_int("INTAKE_MAX_BYTES", 64 * 1024 * 1024, minimum=1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = INTAKE_MAX_BYTES
+# Every form and query string is small; only the intake takes large bodies, and it reads
+# them as a stream (``request.read``) or as an uploaded file, which this limit does not
+# count. A larger value let an anonymous login post write megabytes into the database.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024, minimum=1024)
 
 LOGGING = {
     "version": 1,

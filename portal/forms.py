@@ -1,0 +1,38 @@
+"""The login form, with the length limits Django's own form only shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
+
+# Far above any password a person types, far below what costs a hasher real time.
+PASSWORD_MAX_LENGTH = 1024
+
+
+class _LengthLimits(AuthenticationForm):
+    """An ``AuthenticationForm`` that refuses an over-long username before ``authenticate``.
+
+    Django sets the username's ``max_length`` after the field is built, so it becomes
+    the input's ``maxlength`` attribute but never a validator: a 50 MB username reached
+    ``authenticate`` and, through django-axes, the lockout table (SQLite does not check
+    ``varchar`` lengths). A field that fails validation never reaches ``authenticate``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))
+        password = self.fields["password"]
+        password.max_length = PASSWORD_MAX_LENGTH
+        password.validators.append(MaxLengthValidator(PASSWORD_MAX_LENGTH))
+
+
+class LoginForm(_LengthLimits):
+    """The portal's login."""
+
+
+class AdminLoginForm(_LengthLimits, AdminAuthenticationForm):
+    """The Django admin's login, behind the same limits."""
