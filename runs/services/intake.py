@@ -418,13 +418,43 @@ def _group_rows(reader: Iterable[list[str]], header: list[str]) -> list[tuple[in
             if key != current or not grouped:
                 grouped.append((row_number, record))
                 current = key
+            else:
+                broken.extend(_disagreements(grouped[-1], row_number, record))
             if item:
                 grouped[-1][1].setdefault("data", {}).setdefault("lines", []).append(item)
     except csv.Error as exc:
         broken.append(_problem(row_number + 1, None, None, f"Not valid CSV: {exc}."))
     if broken:
-        raise IntakeError(400, "The file has rows that are not valid CSV.", broken)
+        raise IntakeError(
+            400,
+            "The file has rows that are not valid CSV, or rows of one record that disagree.",
+            broken,
+        )
     return grouped
+
+
+def _disagreements(
+    start: tuple[int, dict[str, Any]], row_number: int, record: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """A following row's record columns that differ from the row the record starts on.
+
+    A following row may repeat them or leave them empty; any other value would be
+    dropped without a word (the record is built from its first row), so it refuses the file.
+    """
+    first_row, first = start
+    given = first.get("data", {})
+    return [
+        _problem(
+            row_number,
+            record["identifier"],
+            name,
+            f"Row {row_number} gives {name} {value.strip()!r}, but row {first_row}, where "
+            f"this record starts, gives {given.get(name, '').strip()!r}. The rows of one "
+            "record must agree on its own columns.",
+        )
+        for name, value in record["data"].items()
+        if value.strip() != given.get(name, "").strip()
+    ]
 
 
 def _split_row(values: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
