@@ -311,6 +311,9 @@ class _JsonReader:
                 self.fail(exc.msg, exc.pos)
             except ValueError as exc:  # NaN, Infinity or 1e999
                 self.fail(str(exc))
+            except RecursionError:
+                # json's scanner recurses per level; no record is nested this deep.
+                self.fail("the value is nested too deeply")
             # A number (or true/false/null) that ends where the text read so far ends,
             # or before a character that could go on with it ("1" of "1e5" cut after
             # the "e"), may go on in the next piece; strings, objects and arrays end
