@@ -33,6 +33,14 @@ MAX_PAGE = 5000
 
 
 class IntakeToken(HttpBearer):
+    def __call__(self, request: HttpRequest) -> Integration | None:
+        # Not HttpBearer's: under DEBUG it logs the whole header when the scheme is not
+        # "Bearer", which put a token sent as "Basic cp_…" in the log in clear.
+        scheme, _, token = request.headers.get(self.header, "").partition(" ")
+        if scheme.lower() != self.openapi_scheme or not token:
+            return None
+        return self.authenticate(request, token)
+
     def authenticate(self, request: HttpRequest, token: str) -> Integration | None:
         return (
             Integration.objects.select_related("company")
