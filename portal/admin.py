@@ -60,5 +60,6 @@ admin.site.unregister(User)
 class PortalUserAdmin(UserAdmin):
     inlines = [UserMembershipInline]
 
+
 # The admin's login refuses over-long input like the portal's (portal/forms.py).
 admin.site.login_form = AdminLoginForm

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from django.http import HttpRequest, JsonResponse
+from django.db import OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from ninja import NinjaAPI, Schema, Status
 from ninja.security import HttpBearer
 
 from integrations.canonical import KINDS
 from integrations.models import Integration, hash_intake_token
+from portal.middleware import busy_response, database_busy
 from runs.models import Run
 from runs.services.intake import (
     IntakeError,
@@ -127,6 +129,14 @@ def _integration(request: HttpRequest) -> Integration:
     integration = getattr(request, "auth", None)
     assert isinstance(integration, Integration), "an intake view ran without IntakeToken"
     return integration
+
+
+@api.exception_handler(OperationalError)
+def _database_busy(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    # django-ninja answers every exception itself, so the middleware never sees this one.
+    if database_busy(exc):
+        return busy_response(json=True)
+    raise exc
 
 
 @api.exception_handler(IntakeError)
