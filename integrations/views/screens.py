@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
-
-import datetime as dt
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator

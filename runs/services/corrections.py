@@ -68,6 +68,15 @@ class ReasonRequired(CorrectionError):
         super().__init__(_("Give a reason for resolving the lines."))
 
 
+class ReasonInvalid(CorrectionError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+# A resolve reason is a sentence or two for the next reader, not a document.
+REASON_MAX_LENGTH = 500
+
+
 class NothingToRetry(CorrectionError):
     def __init__(self, run: Run) -> None:
         latest = run.retries.order_by("-number").first()
@@ -235,6 +244,14 @@ def _resolve(open_lines: QuerySet[RunLine], user: User, reason: str) -> int:
     reason = reason.strip()
     if not reason:
         raise ReasonRequired
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ReasonInvalid(
+            _("Keep the reason to %(limit)d characters; it has %(count)d.")
+            % {"limit": REASON_MAX_LENGTH, "count": len(reason)}
+        )
+    if "\x00" in reason:
+        # PostgreSQL refuses it; SQLite would keep it. Refused alike on every database.
+        raise ReasonInvalid(_("Remove the NUL character (\\0) from the reason."))
     now = timezone.now()
     lines = list(open_lines)
     LineEdit.objects.bulk_create(

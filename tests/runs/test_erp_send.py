@@ -10,7 +10,6 @@ from django.core.management import call_command
 from django.db import connection
 
 from portal import middleware
-
 from runs.models import LineStatus, Run, RunStatus
 
 pytestmark = pytest.mark.usefixtures("fast_engine")

@@ -14,7 +14,6 @@ from django.urls import reverse
 
 from integrations.canonical import example_record, identifier_of
 from runs.models import Run
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
