@@ -121,7 +121,7 @@ class RunOut(Schema):
 
 assert set(KINDS) == set(Record.model_fields["kind"].annotation.__args__)  # type: ignore[union-attr]
 
-_REFUSALS: dict[int | tuple[int, ...], type] = {(400, 401, 409, 413, 422): Refusal}
+_REFUSALS: dict[int | tuple[int, ...], type] = {(400, 401, 409, 413, 415, 422): Refusal}
 
 
 def _integration(request: HttpRequest) -> Integration:
@@ -156,6 +156,15 @@ def _created(request: HttpRequest, run: Run, created: bool) -> JsonResponse:
     return JsonResponse(body, status=201 if created else 200)
 
 
+def _require_content_type(request: HttpRequest, expected: str) -> None:
+    """415 unless the body is declared as ``expected`` (a charset or boundary may follow)."""
+    given = request.content_type or ""
+    if given != expected:
+        raise IntakeError(
+            415, f"Send the body as {expected}, not {given or 'without a Content-Type'}."
+        )
+
+
 def _idempotency_key(request: HttpRequest) -> str | None:
     key = request.headers.get("Idempotency-Key", "").strip()
     if len(key) > 200:
@@ -185,6 +194,7 @@ def _idempotency_key(request: HttpRequest) -> str | None:
 )
 def run_intake(request: HttpRequest):  # type: ignore[no-untyped-def]
     """Validate the whole batch and store it as one queued run (201), or refuse it whole."""
+    _require_content_type(request, "application/json")
     idempotency_key = _idempotency_key(request)
     # Not request.body: the body is read in pieces into a spool and its records are
     # parsed one at a time, so a large batch is not held as bytes, text and objects at
@@ -221,6 +231,7 @@ def run_intake(request: HttpRequest):  # type: ignore[no-untyped-def]
 )
 def run_upload(request: HttpRequest):  # type: ignore[no-untyped-def]
     """The same as ``POST /runs``, for a CSV file in the form field ``file``."""
+    _require_content_type(request, "multipart/form-data")
     check_size(int(request.META.get("CONTENT_LENGTH") or 0))
     upload = request.FILES.get("file")
     if upload is None:

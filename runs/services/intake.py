@@ -137,7 +137,8 @@ def records_from_json_stream(stream: _Readable) -> Iterator[tuple[int, Any]]:
     Reads the body in pieces and decodes one record at a time, so the batch is never
     held as one parsed document (for 50,000 records that is ~5 times the body's size). The
     refusals are those of ``json.loads`` on the whole: 400 for a body that is not JSON
-    (with json's own message and position) or not ``{"records": [...]}``, and 413 for
+    (with json's own message and position) or not ``{"records": [...]}`` (nothing else
+    beside "records"), and 413 for
     too many records; as the whole document is read before either is raised, a broken
     end still answers 400, as it did when the body was parsed first. Raised while
     iterating, after the records before it were yielded: the caller stores nothing
@@ -146,6 +147,7 @@ def records_from_json_stream(stream: _Readable) -> Iterator[tuple[int, Any]]:
     reader = _JsonReader(stream)
     limit = settings.INTAKE_MAX_LINES
     shape_ok = found = False
+    unknown: list[str] = []
     count = 0
     if reader.next_char() != "{":
         reader.value()  # a broken document is "not JSON" rather than "not a batch"
@@ -179,6 +181,10 @@ def records_from_json_stream(stream: _Readable) -> Iterator[tuple[int, Any]]:
                 # ``json.loads`` keeps the last of two "records"; taking the first would
                 # store a different batch than the one it reads, so both are refused.
                 shape_ok = shape_ok and key != "records"
+                if key != "records":
+                    # A key the portal does not read is most likely a typo or a field
+                    # put at the wrong level; dropping it would lose what was meant.
+                    unknown.append(key)
                 reader.value()
             char = reader.next_char()
             if char == ",":
@@ -193,6 +199,13 @@ def records_from_json_stream(stream: _Readable) -> Iterator[tuple[int, Any]]:
         reader.fail("Extra data")
     if not shape_ok:
         raise IntakeError(400, 'Send a JSON object with a list of records: {"records": [...]}.')
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown[:10])
+        raise IntakeError(
+            400,
+            f"Unknown key(s) in the batch: {names}. Send a JSON object with a list of "
+            'records only: {"records": [...]}.',
+        )
     _check_count(count)
 
 

@@ -228,3 +228,41 @@ def test_a_screen_that_cannot_get_the_sqlite_lock_answers_503_with_retry_after(
         answer = client.post(url, {"file": SimpleUploadedFile("batch.json", batch)})
     assert answer.status_code == 503
     assert int(answer["Retry-After"]) >= 1
+
+
+# Weaknesses: the intake's shape and Content-Type ------------------------------------------
+
+
+def test_the_intake_refuses_an_unknown_top_level_key(client, token):
+    answer = client.post(
+        "/api/v1/runs",
+        {"records": [rec("customer", 1)], "recrods": []},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 400
+    assert "Unknown key(s) in the batch: 'recrods'" in answer.json()["detail"]
+    assert not Run.objects.exists()
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_the_json_intake_refuses_another_content_type(client, token, content_type):
+    answer = client.post(
+        "/api/v1/runs",
+        json.dumps({"records": [rec("customer", 1)]}),
+        content_type=content_type,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 415
+    assert "application/json" in answer.json()["detail"]
+
+
+def test_the_csv_intake_refuses_a_body_that_is_not_multipart(client, token):
+    answer = client.post(
+        "/api/v1/uploads",
+        "kind,identifier\n",
+        content_type="text/csv",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 415
+    assert "multipart/form-data" in answer.json()["detail"]
