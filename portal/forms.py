@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
@@ -24,8 +25,10 @@ class _LengthLimits(AuthenticationForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         username = self.fields["username"]
+        assert isinstance(username, forms.CharField) and username.max_length
         username.validators.append(MaxLengthValidator(username.max_length))
         password = self.fields["password"]
+        assert isinstance(password, forms.CharField)
         password.max_length = PASSWORD_MAX_LENGTH
         password.validators.append(MaxLengthValidator(PASSWORD_MAX_LENGTH))
 
