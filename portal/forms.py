@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
+from django.utils.translation import gettext_lazy as _
 
 # Far above any password a person types, far below what costs a hasher real time.
 PASSWORD_MAX_LENGTH = 1024
@@ -34,7 +35,16 @@ class _LengthLimits(AuthenticationForm):
 
 
 class LoginForm(_LengthLimits):
-    """The portal's login."""
+    """The portal's login, with the choice to stay logged in after the browser closes."""
+
+    remember = forms.BooleanField(
+        label=_("Keep me logged in"),
+        required=False,
+        help_text=_(
+            "Not on a shared computer: without it you are logged out when the browser closes."
+        ),
+        widget=forms.CheckboxInput(attrs={"aria-describedby": "remember-help"}),
+    )
 
 
 class AdminLoginForm(_LengthLimits, AdminAuthenticationForm):

@@ -1,11 +1,13 @@
-"""Answers for when the embedded default's database is busy with another writer."""
+"""Request-wide rules: no caching of data, sliding session expiry, a busy database."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from django.db import OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
 # How long a client waits before it tries again; a large batch on SQLite takes seconds.
@@ -51,3 +53,45 @@ class DatabaseBusyMiddleware:
         if database_busy(exception):
             return busy_response(json=False)
         return None
+
+
+class NoStoreMiddleware:
+    """Nothing the portal answers is kept by a browser or proxy cache.
+
+    Run lists, lines and the API's outcomes are a company's books; on a shared machine
+    the back button or a proxy must not show them to the next person. Static files are
+    answered by WhiteNoise before this runs and keep their long cache.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            patch_cache_control(response, no_store=True, private=True)
+        return response
+
+
+# A session's idle limit is renewed at most this often: a save on every request would
+# write the session table on every page.
+_ACTIVITY_WRITE_SECONDS = 300
+
+
+class SessionActivityMiddleware:
+    """A logged-in session stays alive while used: SESSION_COOKIE_AGE counts from activity.
+
+    Saving the session renews its expiry (and the cookie's, when it has one), so the
+    session ends after SESSION_COOKIE_AGE without a request, within five minutes.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = int(time.time())
+            if now - request.session.get("seen_at", 0) >= _ACTIVITY_WRITE_SECONDS:
+                request.session["seen_at"] = now
+        return self.get_response(request)

@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.middleware.SessionActivityMiddleware",
+    "portal.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.middleware.DatabaseBusyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -268,6 +270,10 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
 }
 SESSION_COOKIE_HTTPONLY = True
+# A session ends after a working day without a request (renewed while used, see
+# portal.middleware.SessionActivityMiddleware), and at browser close unless the person
+# ticked "Keep me logged in".
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_HOURS", 9, minimum=1) * 3600
 CSRF_COOKIE_HTTPONLY = False  # htmx reads no cookie; the token travels in hx-headers
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

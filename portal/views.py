@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -8,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
+from portal.forms import LoginForm
 from portal.models import Membership
 
 
@@ -19,6 +21,21 @@ def _memberships(request: HttpRequest) -> QuerySet[Membership]:
         .select_related("company")
         .order_by("company__name")
     )
+
+
+class PortalLoginView(LoginView):
+    """Django's login; without "Keep me logged in" the session ends with the browser."""
+
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]
+        response = super().form_valid(form)
+        if not form.cleaned_data.get("remember"):
+            # Expiry 0: a cookie without max-age, for shared machines. The idle limit
+            # (SESSION_COOKIE_AGE, refreshed by SessionActivityMiddleware) holds either way.
+            self.request.session.set_expiry(0)
+        return response
 
 
 @login_required
