@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_cache_control
@@ -78,6 +79,11 @@ class NoStoreMiddleware:
 _ACTIVITY_WRITE_SECONDS = 300
 
 
+def session_seen(*, session: SessionBase) -> None:
+    """Note the session as used now; its save renews the expiry."""
+    session["seen_at"] = int(time.time())
+
+
 class SessionActivityMiddleware:
     """A logged-in session stays alive while used: SESSION_COOKIE_AGE counts from activity.
 
@@ -90,8 +96,10 @@ class SessionActivityMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            now = int(time.time())
-            if now - request.session.get("seen_at", 0) >= _ACTIVITY_WRITE_SECONDS:
-                request.session["seen_at"] = now
+        if (
+            user is not None
+            and user.is_authenticated
+            and time.time() - request.session.get("seen_at", 0) >= _ACTIVITY_WRITE_SECONDS
+        ):
+            session_seen(session=request.session)
         return self.get_response(request)
