@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from portal import views
+from portal import mfa_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,6 +14,8 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-step/", mfa_views.mfa_setup, name="mfa_setup"),
+    path("accounts/two-step/code/", mfa_views.mfa_verify, name="mfa_verify"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("companies/", views.my_company, name="my_company"),
     path("c/<slug:company_slug>/", include("integrations.urls")),
