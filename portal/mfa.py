@@ -9,10 +9,12 @@ consultant or admin when ``MFA_REQUIRED`` is on, to the set-up page.
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -22,9 +24,14 @@ from django_otp import user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from audit.models import Action
+from audit.services import audit_record
 from portal.models import Membership, Role
 
 RECOVERY_CODES = 10
+# A session without a code to give is looked up at most this often (not on every page).
+_RECHECK_SECONDS = 300
+_NO_CODE_UNTIL = "mfa_none_until"
 # Pages an unverified session may still open: the code pages themselves, and leaving.
 _OPEN_NAMES = frozenset(
     {"mfa_setup", "mfa_verify", "login", "logout", "set_language", "healthz", "favicon"}
@@ -66,6 +73,7 @@ def totp_device_confirm(*, device: TOTPDevice, code: str) -> list[str] | None:
         TOTPDevice.objects.filter(user=device.user).exclude(pk=device.pk).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
+        audit_record(action=Action.MFA_SET_UP, actor=device.user)
         return recovery_codes_issue(user=device.user)
 
 
@@ -103,11 +111,26 @@ class MfaMiddleware:
         verified = getattr(user, "is_verified", lambda: False)()
         if not user.is_authenticated or verified or _is_open(request):
             return self.get_response(request)
+        if request.session.get(_NO_CODE_UNTIL, 0) > time.time():
+            return self.get_response(request)
         if user_has_device(user):
             return _to("mfa_verify", request)
         if mfa_required_for(user):
             return _to("mfa_setup", request)
+        mfa_not_needed(session=request.session)
         return self.get_response(request)
+
+
+def mfa_check_at_login(*, session: SessionBase, user: AbstractBaseUser) -> None:
+    """At login: note a person who has no code to give, so their pages skip the look-up."""
+    if not user_has_device(user) and not mfa_required_for(user):
+        mfa_not_needed(session=session)
+
+
+def mfa_not_needed(*, session: SessionBase) -> None:
+    # Looked up again after this: an authenticator set up in another session (or the
+    # setting turned on) applies to this one within that time.
+    session[_NO_CODE_UNTIL] = time.time() + _RECHECK_SECONDS
 
 
 def _is_open(request: HttpRequest) -> bool:

@@ -11,6 +11,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
+from audit.context import current_actor, current_address
+from portal.clients import client_address
+
 # How long a client waits before it tries again; a large batch on SQLite takes seconds.
 RETRY_AFTER_SECONDS = 5
 
@@ -103,3 +106,19 @@ class SessionActivityMiddleware:
         ):
             session_seen(session=request.session)
         return self.get_response(request)
+
+
+class AuditContextMiddleware:
+    """The client's address (through the trusted proxies) for audit events of this request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        address = current_address.set(client_address(request) or None)
+        actor = current_actor.set(getattr(request, "user", None))
+        try:
+            return self.get_response(request)
+        finally:
+            current_actor.reset(actor)
+            current_address.reset(address)

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "portal",
     "integrations",
     "runs",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -69,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "portal.mfa.MfaMiddleware",
+    "portal.middleware.AuditContextMiddleware",
     "portal.middleware.SessionActivityMiddleware",
     "portal.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

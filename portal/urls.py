@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from portal import mfa_views, views
+from portal import audit_views, mfa_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/two-step/code/", mfa_views.mfa_verify, name="mfa_verify"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("companies/", views.my_company, name="my_company"),
+    path("c/<slug:company_slug>/audit/", audit_views.audit_log, name="audit_log"),
     path("c/<slug:company_slug>/", include("integrations.urls")),
     path("c/<slug:company_slug>/", include("runs.urls")),
     path("api/v1/", include("runs.api_urls")),
