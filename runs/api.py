@@ -14,6 +14,7 @@ from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from ninja import NinjaAPI, Schema, Status
+from ninja.errors import ValidationError
 from ninja.security import HttpBearer
 
 from integrations.canonical import KINDS
@@ -139,6 +140,17 @@ def _database_busy(request: HttpRequest, exc: OperationalError) -> HttpResponse:
     raise exc
 
 
+@api.exception_handler(ValidationError)
+def _bad_parameters(request: HttpRequest, exc: ValidationError) -> JsonResponse:
+    # ninja's own answer is a 422 with a list as "detail"; ours is one shape for every
+    # refusal, and a query that is not valid is a 400.
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error.get('loc', ())[1:])}: {error.get('msg', '')}"
+        for error in exc.errors
+    )
+    return JsonResponse({"detail": f"The request is not valid: {problems}."}, status=400)
+
+
 @api.exception_handler(IntakeError)
 def _refused(request: HttpRequest, exc: IntakeError) -> JsonResponse:
     return JsonResponse(exc.body(), status=exc.status)
@@ -249,7 +261,7 @@ def run_upload(request: HttpRequest):  # type: ignore[no-untyped-def]
 
 @api.get(
     "/runs/{run_id}",
-    response={200: RunOut, 404: Refusal},
+    response={200: RunOut, (400, 401, 404): Refusal},
     url_name="run_detail",
     summary="A run and its lines' outcomes",
 )
