@@ -15,6 +15,7 @@ import httpx
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from integrations.canonical import example_record, identifier_of
 from integrations.simulators.testing import run_simulator
 from runs.models import Run
@@ -78,6 +79,9 @@ def test_a_full_run_of_the_flow_logs_no_secret(
             )
         assert Run.objects.get().lines.get().status == "succeeded"
 
+    # The flow's acts are in the audit log, with no secret in it either.
+    acts = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"login", "login_failed", "integration_connected", "intake_token_issued"} <= acts
     integration.refresh_from_db()
     secrets = {
         "password": PASSWORD,
@@ -90,5 +94,6 @@ def test_a_full_run_of_the_flow_logs_no_secret(
     }
     logged = caplog.text + "".join(str(record.__dict__) for record in caplog.records)
     assert caplog.records, "the flow logged nothing: the search below would prove nothing"
+    logged += "".join(str(event.__dict__) for event in AuditEvent.objects.all())
     leaked = [name for name, secret in secrets.items() if secret in logged]
     assert not leaked
