@@ -2,17 +2,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from urllib.parse import urlparse
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from integrations.addresses import validate_base_url
 from integrations.fields import EncryptedJSONField
 from portal.models import Company
-
-LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def _connector_choices() -> list[tuple[str, str]]:
@@ -76,17 +73,11 @@ class Integration(models.Model):
     def clean(self) -> None:
         super().clean()
         if self.connector and self.base_url:
-            host = urlparse(self.base_url).hostname or ""
-            allowed = set(self.connector_class.known_hosts)
-            if settings.CONNECTOR_ALLOW_LOCAL_HOSTS:
-                allowed |= LOCAL_HOSTS
-            if host not in allowed:
-                raise ValidationError(
-                    {
-                        "base_url": _("%(host)s is not a known host of this package.")
-                        % {"host": host}
-                    }
-                )
+            # The same check for the settings page and the admin (both reach it here).
+            try:
+                validate_base_url(self.base_url, known_hosts=self.connector_class.known_hosts)
+            except ValidationError as error:
+                raise ValidationError({"base_url": error.messages}) from None
 
     def issue_intake_token(self) -> str:
         """A new bearer token for the ERP; only its hash is stored. Returns it once."""

@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from portal.forms import AdminLoginForm
 from portal.models import Company, Membership
 
 User = get_user_model()
@@ -58,3 +59,7 @@ admin.site.unregister(User)
 @admin.register(User)
 class PortalUserAdmin(UserAdmin):
     inlines = [UserMembershipInline]
+
+
+# The admin's login refuses over-long input like the portal's (portal/forms.py).
+admin.site.login_form = AdminLoginForm

@@ -52,10 +52,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "portal",
     "integrations",
     "runs",
     "notifications",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -66,7 +70,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "portal.mfa.MfaMiddleware",
+    "portal.middleware.AuditContextMiddleware",
+    "portal.middleware.SessionActivityMiddleware",
+    "portal.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.middleware.DatabaseBusyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -220,6 +230,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Two-step login (portal/mfa.py): required of consultants and admins in production, so
+# the demo and the browser tests log in with a password alone. Customers may turn it on.
+MFA_REQUIRED = env_bool("MFA_REQUIRED", PRODUCTION)
+OTP_TOTP_ISSUER = "Cloud Portal"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -228,6 +242,11 @@ LOGOUT_REDIRECT_URL = "login"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The proxies in front of the portal that append to X-Forwarded-For (the documented TLS
+# proxy is one). The lockout and the audit log read the client's address through exactly
+# this many; 0 ignores the header, which a client could otherwise forge.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "portal.clients.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
@@ -270,6 +289,10 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
 }
 SESSION_COOKIE_HTTPONLY = True
+# A session ends after a working day without a request (renewed while used, see
+# portal.middleware.SessionActivityMiddleware), and at browser close unless the person
+# ticked "Keep me logged in".
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_HOURS", 9, minimum=1) * 3600
 CSRF_COOKIE_HTTPONLY = False  # htmx reads no cookie; the token travels in hx-headers
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -334,7 +357,10 @@ MAIL_RETRY_CAP_SECONDS = env_float("MAIL_RETRY_CAP_SECONDS", 3600.0)
 # --- intake -----------------------------------------------------------------------------
 INTAKE_MAX_LINES = env_int("INTAKE_MAX_LINES", 50_000, minimum=1)
 INTAKE_MAX_BYTES = env_int("INTAKE_MAX_BYTES", 64 * 1024 * 1024, minimum=1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = INTAKE_MAX_BYTES
+# Every form and query string is small; only the intake takes large bodies, and it reads
+# them as a stream (``request.read``) or as an uploaded file, which this limit does not
+# count. A larger value let an anonymous login post write megabytes into the database.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024, minimum=1024)
 
 LOGGING = {
     "version": 1,
@@ -342,5 +368,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    # httpcore's DEBUG trace prints whole response headers (a Location with an OAuth
+    # code, a Set-Cookie), so it stays quiet even under LOG_LEVEL=DEBUG.
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -5,19 +5,22 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from notifications.urls import company_urlpatterns as notification_company_urls
-from portal import overview, views
+from portal import audit_views, mfa_views, overview, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        views.PortalLoginView.as_view(),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-step/", mfa_views.mfa_setup, name="mfa_setup"),
+    path("accounts/two-step/code/", mfa_views.mfa_verify, name="mfa_verify"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("companies/", views.my_company, name="my_company"),
     path("overview/", overview.overview, name="overview"),
+    path("c/<slug:company_slug>/audit/", audit_views.audit_log, name="audit_log"),
     path("c/<slug:company_slug>/", include("integrations.urls")),
     path("c/<slug:company_slug>/", include("runs.urls")),
     path("c/<slug:company_slug>/", include(notification_company_urls)),

@@ -4,6 +4,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -11,7 +12,8 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
-from portal.models import Membership
+from portal.forms import LoginForm
+from portal.models import Membership, Role
 from portal.selectors import overview_page
 
 
@@ -23,6 +25,21 @@ def _memberships(request: HttpRequest) -> QuerySet[Membership]:
         .select_related("company")
         .order_by("company__name")
     )
+
+
+class PortalLoginView(LoginView):
+    """Django's login; without "Keep me logged in" the session ends with the browser."""
+
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]
+        response = super().form_valid(form)
+        if not form.cleaned_data.get("remember"):
+            # Expiry 0: a cookie without max-age, for shared machines. The idle limit
+            # (SESSION_COOKIE_AGE, refreshed by SessionActivityMiddleware) holds either way.
+            self.request.session.set_expiry(0)
+        return response
 
 
 @login_required
@@ -43,11 +60,18 @@ def my_company(request: HttpRequest) -> HttpResponse:
         sort="company",
         after=request.GET.get("after"),
     )
-    roles = {m.company_id: m.get_role_display() for m in _memberships(request)}
+    memberships = {m.company_id: m for m in _memberships(request)}
     companies: dict[int, dict[str, Any]] = {}
     for row in page.rows:
+        membership = memberships.get(row.company.pk)
         entry = companies.setdefault(
-            row.company.pk, {"company": row.company, "role": roles.get(row.company.pk), "rows": []}
+            row.company.pk,
+            {
+                "company": row.company,
+                "role": membership.get_role_display() if membership else None,
+                "consultant": membership is not None and membership.role == Role.CONSULTANT,
+                "rows": [],
+            },
         )
         entry["rows"].append(row)
     context = {

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from django.http import HttpRequest, JsonResponse
+from django.db import OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from ninja import NinjaAPI, Schema, Status
+from ninja.errors import ValidationError
 from ninja.security import HttpBearer
 
 from integrations.canonical import KINDS
 from integrations.models import Integration, hash_intake_token
+from portal.middleware import busy_response, database_busy
 from runs.models import Run
 from runs.services.intake import (
     IntakeError,
@@ -33,6 +36,14 @@ MAX_PAGE = 5000
 
 
 class IntakeToken(HttpBearer):
+    def __call__(self, request: HttpRequest) -> Integration | None:
+        # Not HttpBearer's: under DEBUG it logs the whole header when the scheme is not
+        # "Bearer", which put a token sent as "Basic cp_…" in the log in clear.
+        scheme, _, token = request.headers.get(self.header, "").partition(" ")
+        if scheme.lower() != self.openapi_scheme or not token:
+            return None
+        return self.authenticate(request, token)
+
     def authenticate(self, request: HttpRequest, token: str) -> Integration | None:
         return (
             Integration.objects.select_related("company")
@@ -111,7 +122,7 @@ class RunOut(Schema):
 
 assert set(KINDS) == set(Record.model_fields["kind"].annotation.__args__)  # type: ignore[union-attr]
 
-_REFUSALS: dict[int | tuple[int, ...], type] = {(400, 401, 409, 413, 422): Refusal}
+_REFUSALS: dict[int | tuple[int, ...], type] = {(400, 401, 409, 413, 415, 422): Refusal}
 
 
 def _integration(request: HttpRequest) -> Integration:
@@ -119,6 +130,25 @@ def _integration(request: HttpRequest) -> Integration:
     integration = getattr(request, "auth", None)
     assert isinstance(integration, Integration), "an intake view ran without IntakeToken"
     return integration
+
+
+@api.exception_handler(OperationalError)
+def _database_busy(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    # django-ninja answers every exception itself, so the middleware never sees this one.
+    if database_busy(exc):
+        return busy_response(json=True)
+    raise exc
+
+
+@api.exception_handler(ValidationError)
+def _bad_parameters(request: HttpRequest, exc: ValidationError) -> JsonResponse:
+    # ninja's own answer is a 422 with a list as "detail"; ours is one shape for every
+    # refusal, and a query that is not valid is a 400.
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error.get('loc', ())[1:])}: {error.get('msg', '')}"
+        for error in exc.errors
+    )
+    return JsonResponse({"detail": f"The request is not valid: {problems}."}, status=400)
 
 
 @api.exception_handler(IntakeError)
@@ -136,6 +166,15 @@ def _created(request: HttpRequest, run: Run, created: bool) -> JsonResponse:
         "url": url,
     }
     return JsonResponse(body, status=201 if created else 200)
+
+
+def _require_content_type(request: HttpRequest, expected: str) -> None:
+    """415 unless the body is declared as ``expected`` (a charset or boundary may follow)."""
+    given = request.content_type or ""
+    if given != expected:
+        raise IntakeError(
+            415, f"Send the body as {expected}, not {given or 'without a Content-Type'}."
+        )
 
 
 def _idempotency_key(request: HttpRequest) -> str | None:
@@ -167,6 +206,7 @@ def _idempotency_key(request: HttpRequest) -> str | None:
 )
 def run_intake(request: HttpRequest):  # type: ignore[no-untyped-def]
     """Validate the whole batch and store it as one queued run (201), or refuse it whole."""
+    _require_content_type(request, "application/json")
     idempotency_key = _idempotency_key(request)
     # Not request.body: the body is read in pieces into a spool and its records are
     # parsed one at a time, so a large batch is not held as bytes, text and objects at
@@ -203,6 +243,7 @@ def run_intake(request: HttpRequest):  # type: ignore[no-untyped-def]
 )
 def run_upload(request: HttpRequest):  # type: ignore[no-untyped-def]
     """The same as ``POST /runs``, for a CSV file in the form field ``file``."""
+    _require_content_type(request, "multipart/form-data")
     check_size(int(request.META.get("CONTENT_LENGTH") or 0))
     upload = request.FILES.get("file")
     if upload is None:
@@ -220,7 +261,7 @@ def run_upload(request: HttpRequest):  # type: ignore[no-untyped-def]
 
 @api.get(
     "/runs/{run_id}",
-    response={200: RunOut, 404: Refusal},
+    response={200: RunOut, (400, 401, 404): Refusal},
     url_name="run_detail",
     summary="A run and its lines' outcomes",
 )

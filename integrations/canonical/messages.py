@@ -76,6 +76,9 @@ _MESSAGES: dict[str, _Message] = {
         )
         % {"count": ctx["max_length"]}
     ),
+    "nul_character": lambda ctx: (
+        gettext("Remove the NUL character (\\0) from %(field)s.") % {"field": ctx["field"]}
+    ),
     "model_type": _FIELDS,
     "model_attributes_type": _FIELDS,
     "dict_type": _FIELDS,

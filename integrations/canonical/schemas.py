@@ -13,6 +13,7 @@ from typing import Annotated, Any, Self
 
 from django.utils.translation import gettext
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from . import dutch
 from .values import Amount, CountryCode, CurrencyCode, Email, FiscalYear, IsoDate, Period, invalid
@@ -44,7 +45,7 @@ class CanonicalModel(BaseModel):
         # (Other mappings take the long way, which also makes them the dict pydantic wants.)
         for value in data.values() if type(data) is dict else (None,):
             if value.__class__ is str:  # the usual case first
-                if value and value.strip() is value:
+                if value and value.strip() is value and "\x00" not in value:
                     continue
                 break
             if value is None or isinstance(value, str):  # a str subclass: the long way
@@ -55,6 +56,10 @@ class CanonicalModel(BaseModel):
         cleaned = {}
         for key, value in data.items():
             if isinstance(value, str):
+                if "\x00" in value:
+                    # PostgreSQL cannot store it (jsonb refuses \u0000) and no package
+                    # wants it; refused the same way on every database.
+                    raise PydanticCustomError("nul_character", "NUL character", {"field": key})
                 value = value.strip()
             if (value is None or value == "") and key in fields:
                 continue

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -38,6 +39,11 @@ def _settings_url(integration: Integration) -> HttpResponse:
         company_slug=integration.company.slug,
         integration_id=integration.pk,
     )
+
+
+def _actor(request: HttpRequest) -> User:
+    # company_view has sent anyone not logged in to the login page already.
+    return cast(User, request.user)
 
 
 def _simulator_url(integration: Integration) -> str | None:
@@ -242,7 +248,7 @@ def integration_oauth_callback(
         return _refused(request, integration, error.message)
     finally:
         connector.client.close()
-    services.integration_connect(integration=integration, tokens=tokens)
+    services.integration_connect(integration=integration, tokens=tokens, actor=_actor(request))
     messages.success(
         request, _("Connected to %(package)s.") % {"package": integration.connector_label}
     )
@@ -255,7 +261,7 @@ def integration_disconnect(
     request: HttpRequest, membership: Membership, integration_id: int
 ) -> HttpResponse:
     integration = get_integration(membership, integration_id)
-    services.integration_disconnect(integration=integration)
+    services.integration_disconnect(integration=integration, actor=_actor(request))
     messages.success(
         request,
         _("Disconnected from %(package)s. The client id and secret are kept.")
@@ -271,7 +277,7 @@ def intake_token_issue(
 ) -> HttpResponse:
     """A new bearer token for Reflex 3000, shown in this answer only; the old one stops."""
     integration = get_integration(membership, integration_id)
-    token = integration.issue_intake_token()
+    token = services.intake_token_issue(integration=integration, actor=_actor(request))
     response = _render_settings(request, integration, new_intake_token=token)
     response["Cache-Control"] = "no-store"
     return response
@@ -283,7 +289,7 @@ def intake_token_revoke(
     request: HttpRequest, membership: Membership, integration_id: int
 ) -> HttpResponse:
     integration = get_integration(membership, integration_id)
-    integration.revoke_intake_token()
+    services.intake_token_revoke(integration=integration, actor=_actor(request))
     messages.success(
         request, _("The intake token is revoked; Reflex 3000 can no longer send runs.")
     )

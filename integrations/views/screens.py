@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -36,6 +38,11 @@ def integration_list(request: HttpRequest, membership: Membership) -> HttpRespon
     return render(request, "integrations/integration_list.html", context)
 
 
+# Dates outside these overflow when a day is added or the time zone applied (a 500 on
+# ?date_to=9999-12-31); no run is that old or that new, so they are a form error.
+_DATE_RANGE = [MinValueValidator(dt.date(1900, 1, 1)), MaxValueValidator(dt.date(9998, 12, 31))]
+
+
 class HistoryFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Runs"),
@@ -50,13 +57,17 @@ class HistoryFilterForm(forms.Form):
         label=_("From"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=_DATE_RANGE,
     )
     date_to = forms.DateField(
         label=_("To"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=_DATE_RANGE,
     )
-    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    before = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+    )
 
     def query(self, **changes: Any) -> str:
         """The filters as a query string ("?status=errors&…"), with ``changes`` applied."""

@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from audit.models import Action
+from audit.services import audit_record
 from integrations.canonical import NATURAL_KEY, identifier_of, validate_record
 from runs.models import LineEdit, Run, RunLine, RunLineQuerySet, Trigger
 from runs.services.runs import NewLine, run_create
@@ -69,6 +71,15 @@ class CorrectionInvalid(CorrectionError):
 class ReasonRequired(CorrectionError):
     def __init__(self) -> None:
         super().__init__(_("Give a reason for resolving the lines."))
+
+
+class ReasonInvalid(CorrectionError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+# A resolve reason is a sentence or two for the next reader, not a document.
+REASON_MAX_LENGTH = 500
 
 
 class NothingToRetry(CorrectionError):
@@ -236,6 +247,14 @@ def _resolve(open_lines: QuerySet[RunLine], user: User, reason: str) -> int:
     reason = reason.strip()
     if not reason:
         raise ReasonRequired
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ReasonInvalid(
+            _("Keep the reason to %(limit)d characters; it has %(count)d.")
+            % {"limit": REASON_MAX_LENGTH, "count": len(reason)}
+        )
+    if "\x00" in reason:
+        # PostgreSQL refuses it; SQLite would keep it. Refused alike on every database.
+        raise ReasonInvalid(_("Remove the NUL character (\\0) from the reason."))
     now = timezone.now()
     lines = list(open_lines)
     LineEdit.objects.bulk_create(
@@ -254,13 +273,28 @@ def _resolve(open_lines: QuerySet[RunLine], user: User, reason: str) -> int:
     return len(lines)
 
 
+def _audit_lines(
+    action: Action, user: User, integration: Integration, count: int, **details: Any
+) -> None:
+    if count:
+        audit_record(
+            action=action,
+            actor=user,
+            company=integration.company,
+            target=f"{integration.name}: {count} line(s)",
+            details={"integration": integration.pk, "lines": count, **details},
+        )
+
+
 def lines_reoffer(*, run: Run, line_ids: Iterable[int], user: User) -> int:
     """Mark the selected open failed lines of ``run`` for re-offer, data unchanged.
 
     Ids of other runs, or of lines not open, are ignored. Returns how many were marked.
     """
     with transaction.atomic():
-        return _mark_reoffer(_open_lines(run, line_ids), user)
+        count = _mark_reoffer(_open_lines(run, line_ids), user)
+        _audit_lines(Action.REOFFER, user, run.integration, count, run=run.number)
+        return count
 
 
 def lines_resolve(*, run: Run, line_ids: Iterable[int], user: User, reason: str) -> int:
@@ -269,7 +303,9 @@ def lines_resolve(*, run: Run, line_ids: Iterable[int], user: User, reason: str)
     Resolved lines no longer count as open. Raises ReasonRequired without a reason.
     """
     with transaction.atomic():
-        return _resolve(_open_lines(run, line_ids), user, reason)
+        count = _resolve(_open_lines(run, line_ids), user, reason)
+        _audit_lines(Action.RESOLVE, user, run.integration, count, run=run.number, reason=reason)
+        return count
 
 
 def integration_lines_reoffer(
@@ -281,7 +317,9 @@ def integration_lines_reoffer(
     its own run: Retry then makes one new run per old run.
     """
     with transaction.atomic():
-        return _mark_reoffer(_open_lines_of(integration, line_ids), user)
+        count = _mark_reoffer(_open_lines_of(integration, line_ids), user)
+        _audit_lines(Action.REOFFER, user, integration, count)
+        return count
 
 
 def integration_lines_resolve(
@@ -289,7 +327,9 @@ def integration_lines_resolve(
 ) -> int:
     """``lines_resolve`` across the integration's runs. Raises ReasonRequired without a reason."""
     with transaction.atomic():
-        return _resolve(_open_lines_of(integration, line_ids), user, reason)
+        count = _resolve(_open_lines_of(integration, line_ids), user, reason)
+        _audit_lines(Action.RESOLVE, user, integration, count, reason=reason)
+        return count
 
 
 def run_retry(*, run: Run, user: User) -> Run:
@@ -322,6 +362,14 @@ def run_retry(*, run: Run, user: User) -> Run:
         )
         RunLine.objects.filter(pk__in=[line.pk for line in lines]).update(
             reoffered_in=new_run, reoffer=False, version=F("version") + 1
+        )
+        _audit_lines(
+            Action.RETRY,
+            user,
+            locked.integration,
+            len(lines),
+            run=locked.number,
+            new_run=new_run.number,
         )
     return new_run
 

@@ -137,7 +137,8 @@ def records_from_json_stream(stream: _Readable) -> Iterator[tuple[int, Any]]:
     Reads the body in pieces and decodes one record at a time, so the batch is never
     held as one parsed document (for 50,000 records that is ~5 times the body's size). The
     refusals are those of ``json.loads`` on the whole: 400 for a body that is not JSON
-    (with json's own message and position) or not ``{"records": [...]}``, and 413 for
+    (with json's own message and position) or not ``{"records": [...]}`` (nothing else
+    beside "records"), and 413 for
     too many records; as the whole document is read before either is raised, a broken
     end still answers 400, as it did when the body was parsed first. Raised while
     iterating, after the records before it were yielded: the caller stores nothing
@@ -146,6 +147,7 @@ def records_from_json_stream(stream: _Readable) -> Iterator[tuple[int, Any]]:
     reader = _JsonReader(stream)
     limit = settings.INTAKE_MAX_LINES
     shape_ok = found = False
+    unknown: list[str] = []
     count = 0
     if reader.next_char() != "{":
         reader.value()  # a broken document is "not JSON" rather than "not a batch"
@@ -179,6 +181,10 @@ def records_from_json_stream(stream: _Readable) -> Iterator[tuple[int, Any]]:
                 # ``json.loads`` keeps the last of two "records"; taking the first would
                 # store a different batch than the one it reads, so both are refused.
                 shape_ok = shape_ok and key != "records"
+                if key != "records":
+                    # A key the portal does not read is most likely a typo or a field
+                    # put at the wrong level; dropping it would lose what was meant.
+                    unknown.append(key)
                 reader.value()
             char = reader.next_char()
             if char == ",":
@@ -193,6 +199,13 @@ def records_from_json_stream(stream: _Readable) -> Iterator[tuple[int, Any]]:
         reader.fail("Extra data")
     if not shape_ok:
         raise IntakeError(400, 'Send a JSON object with a list of records: {"records": [...]}.')
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown[:10])
+        raise IntakeError(
+            400,
+            f"Unknown key(s) in the batch: {names}. Send a JSON object with a list of "
+            'records only: {"records": [...]}.',
+        )
     _check_count(count)
 
 
@@ -311,6 +324,9 @@ class _JsonReader:
                 self.fail(exc.msg, exc.pos)
             except ValueError as exc:  # NaN, Infinity or 1e999
                 self.fail(str(exc))
+            except RecursionError:
+                # json's scanner recurses per level; no record is nested this deep.
+                self.fail("the value is nested too deeply")
             # A number (or true/false/null) that ends where the text read so far ends,
             # or before a character that could go on with it ("1" of "1e5" cut after
             # the "e"), may go on in the next piece; strings, objects and arrays end
@@ -418,13 +434,43 @@ def _group_rows(reader: Iterable[list[str]], header: list[str]) -> list[tuple[in
             if key != current or not grouped:
                 grouped.append((row_number, record))
                 current = key
+            else:
+                broken.extend(_disagreements(grouped[-1], row_number, record))
             if item:
                 grouped[-1][1].setdefault("data", {}).setdefault("lines", []).append(item)
     except csv.Error as exc:
         broken.append(_problem(row_number + 1, None, None, f"Not valid CSV: {exc}."))
     if broken:
-        raise IntakeError(400, "The file has rows that are not valid CSV.", broken)
+        raise IntakeError(
+            400,
+            "The file has rows that are not valid CSV, or rows of one record that disagree.",
+            broken,
+        )
     return grouped
+
+
+def _disagreements(
+    start: tuple[int, dict[str, Any]], row_number: int, record: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """A following row's record columns that differ from the row the record starts on.
+
+    A following row may repeat them or leave them empty; any other value would be
+    dropped without a word (the record is built from its first row), so it refuses the file.
+    """
+    first_row, first = start
+    given = first.get("data", {})
+    return [
+        _problem(
+            row_number,
+            record["identifier"],
+            name,
+            f"Row {row_number} gives {name} {value.strip()!r}, but row {first_row}, where "
+            f"this record starts, gives {given.get(name, '').strip()!r}. The rows of one "
+            "record must agree on its own columns.",
+        )
+        for name, value in record["data"].items()
+        if value.strip() != given.get(name, "").strip()
+    ]
 
 
 def _split_row(values: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:

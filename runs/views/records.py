@@ -25,7 +25,8 @@ def record_search_view(
 ) -> HttpResponse:
     """Records whose identifier is the query or starts with it, each with its latest offers."""
     integration = get_integration(membership, integration_id)
-    query = request.GET.get("q", "").strip()[:QUERY_MAX_LENGTH]
+    # No identifier holds a NUL, and PostgreSQL cannot search for one (a 500).
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:QUERY_MAX_LENGTH]
     context = {
         "integration": integration,
         "query": query,

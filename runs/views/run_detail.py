@@ -57,7 +57,8 @@ def _after(request: HtmxHttpRequest) -> int | None:
 
 def _lines_context(request: HtmxHttpRequest, membership: Membership, run: Run) -> dict[str, Any]:
     only_failed = _only_failed(request, run)
-    search = request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+    # No identifier holds a NUL, and PostgreSQL cannot search for one (a 500).
+    search = request.GET.get("q", "").replace("\x00", "").strip()[:SEARCH_MAX_LENGTH]
     after = _after(request)
     page = run_lines_page(
         run=run, only_failed=only_failed, search=search, after_position=after, limit=LINES_PER_PAGE

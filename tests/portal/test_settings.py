@@ -87,3 +87,11 @@ def test_production_settings_pass_the_deploy_checks(tmp_path):
         ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], PRODUCTION, tmp_path
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_two_step_login_is_required_in_production_and_not_on_the_embedded_default(tmp_path):
+    code = "from django.conf import settings; print(settings.MFA_REQUIRED)"
+    production = _run(["-c", f"import django; django.setup(); {code}"], PRODUCTION, tmp_path)
+    embedded = _run(["-c", f"import django; django.setup(); {code}"], {}, tmp_path)
+    assert production.stdout.strip() == "True", production.stderr
+    assert embedded.stdout.strip() == "False", embedded.stderr

@@ -50,6 +50,8 @@ def whole(body: bytes) -> tuple[str, object]:
         return "400", f"The body is not valid JSON: {exc}."
     if not isinstance(document, dict) or not isinstance(document.get("records"), list):
         return "400", "shape"
+    if set(document) != {"records"}:  # nothing else beside the records (issue 14)
+        return "400", "unknown keys"
     return "ok", list(enumerate(document["records"], start=1))
 
 
@@ -58,6 +60,8 @@ def streamed(body: bytes) -> tuple[str, object]:
         return "ok", list(intake.records_from_json_stream(io.BytesIO(body)))
     except intake.IntakeError as refusal:
         assert refusal.status == 400
+        if refusal.detail.startswith("Unknown key"):
+            return "400", "unknown keys"
         return "400", "shape" if "list of records" in refusal.detail else refusal.detail
 
 

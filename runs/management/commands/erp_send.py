@@ -10,6 +10,7 @@ people meet in practice, so a demo run has failed lines to open, correct and re-
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -18,6 +19,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from integrations.canonical import example_record, identifier_of
 from integrations.models import Integration
+
+# A busy portal is asked this many times at most, waiting as it says but never longer than this.
+_BUSY_TRIES = 5
+_LONGEST_WAIT = 60
 
 # Of every ten records: this many relations, invoices per kind, and journal entries.
 _MIX = (
@@ -49,7 +54,7 @@ class Command(BaseCommand):
             raise CommandError(f"No integration with id {options['integration']}.")
         token = options["token"] or integration.issue_intake_token()
         records = batch(integration.connector, options["count"], with_errors=not options["good"])
-        answer = httpx.post(
+        answer = _post_until_taken(
             options["url"].rstrip("/") + "/api/v1/runs",
             content=json.dumps({"records": records}),
             headers={
@@ -57,7 +62,6 @@ class Command(BaseCommand):
                 "Content-Type": "application/json",
                 "Idempotency-Key": f"erp-send-{uuid.uuid4()}",
             },
-            timeout=60,
         )
         if answer.status_code not in (200, 201):
             raise CommandError(
@@ -67,6 +71,21 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Sent {len(records)} records: run #{run['number']} ({run['status']}), {run['url']}"
         )
+
+
+def _post_until_taken(url: str, *, content: str, headers: dict[str, str]) -> httpx.Response:
+    """POST, and when the portal answers busy (503/429 with Retry-After) wait and resend.
+
+    The same Idempotency-Key goes with every try, so a batch the portal did take
+    before answering is answered again rather than stored twice.
+    """
+    for _ in range(_BUSY_TRIES - 1):
+        answer = httpx.post(url, content=content, headers=headers, timeout=60)
+        wait = answer.headers.get("Retry-After", "")
+        if answer.status_code not in (429, 503) or not wait.isdigit():
+            return answer
+        time.sleep(min(int(wait), _LONGEST_WAIT))
+    return httpx.post(url, content=content, headers=headers, timeout=60)
 
 
 def batch(connector: str, count: int, *, with_errors: bool = True) -> list[dict[str, Any]]:
