@@ -7,6 +7,7 @@ connector behaves the same way on the wire.
 
 from __future__ import annotations
 
+import enum
 import re
 import time
 from typing import TYPE_CHECKING, Protocol
@@ -75,6 +76,30 @@ def record_exchange(
         duration_ms=int((time.time() - started_at) * 1000),
         started_at=started_at,
     )
+
+
+class Hold(enum.Enum):
+    """Why calls to a package are held back (the screens say it in words)."""
+
+    RATE_LIMIT = "rate_limit"  # the package's per-minute allowance
+    DAILY_LIMIT = "daily_limit"  # the package's calls per day are used up
+    ERROR_LIMIT = "error_limit"  # one more error answer could block the endpoint
+    SHARED_STATE = "shared_state"  # Redis (limiter, error counts) cannot be reached
+    RENEWAL = "renewal"  # a new access token is not allowed yet
+
+
+class CallsHeld(Exception):
+    """No call now: raised before anything is sent, so the line loses no attempt.
+
+    Raised from the client's request hook (or the credential store) and passed through
+    the connector untouched; the engine stores ``seconds`` on the line as its next
+    attempt and tells why.
+    """
+
+    def __init__(self, seconds: float, hold: Hold = Hold.RATE_LIMIT) -> None:
+        super().__init__(f"{hold.value}: wait {seconds:.1f} s")
+        self.seconds = seconds
+        self.hold = hold
 
 
 class Limiter(Protocol):

@@ -294,6 +294,8 @@ RUN_QUICK_WAIT_MAX_SECONDS = env_float("RUN_QUICK_WAIT_MAX_SECONDS", 5.0)
 RUN_RETRY_BASE_SECONDS = env_float("RUN_RETRY_BASE_SECONDS", 0.5)
 RUN_RETRY_CAP_SECONDS = env_float("RUN_RETRY_CAP_SECONDS", 300.0)
 RUN_MAX_ATTEMPTS = env_int("RUN_MAX_ATTEMPTS", 8, minimum=1)
+# A 429's Retry-After is honoured up to this long per answer (a 429 spends no attempt).
+RUN_RETRY_AFTER_MAX_SECONDS = env_float("RUN_RETRY_AFTER_MAX_SECONDS", 600.0, minimum=1)
 # Circuit breaker per integration: open after this many transient faults in a row.
 CIRCUIT_FAILURES = env_int("CIRCUIT_FAILURES", 10, minimum=1)
 CIRCUIT_COOLOFF_SECONDS = env_float("CIRCUIT_COOLOFF_SECONDS", 30.0)
@@ -301,6 +303,10 @@ CIRCUIT_COOLOFF_SECONDS = env_float("CIRCUIT_COOLOFF_SECONDS", 30.0)
 CIRCUIT_RUN_STOP_SECONDS = env_float("CIRCUIT_RUN_STOP_SECONDS", 600.0)
 # Longest a worker blocks for the shared rate limit before it re-queues the run.
 LIMITER_MAX_WAIT_SECONDS = env_float("LIMITER_MAX_WAIT_SECONDS", 30.0)
+# Redis (the shared limiter, error counts) unreachable: lines wait this long, then try again.
+LIMITER_SHARED_STATE_RETRY_SECONDS = env_float(
+    "LIMITER_SHARED_STATE_RETRY_SECONDS", 5.0, minimum=0.1
+)
 
 # --- intake -----------------------------------------------------------------------------
 INTAKE_MAX_LINES = env_int("INTAKE_MAX_LINES", 50_000, minimum=1)

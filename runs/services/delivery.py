@@ -36,7 +36,7 @@ from integrations.models import Integration
 from runs.models import DeliveryAttempt, LineStatus, Run, RunLine, RunStatus
 from runs.services.claims import PHASES, Job, lines_claim, lines_release
 from runs.services.limits import CircuitBreaker, limiter_for
-from runs.services.offering import Offered, Offerer, RetryPolicy, Try
+from runs.services.offering import Offered, Offerer, RetryPolicy, Try, in_doubt_message
 from runs.services.recording import earlier_failures_open, results_record
 
 if TYPE_CHECKING:
@@ -114,8 +114,7 @@ def runs_sweep() -> int:
 
     * running, heartbeat older than the stale limit: its worker died; the lines it had
       claimed are picked up as in doubt once their lease expires;
-    * running and paused, with no line waiting for a later attempt any more: the
-      countdown task was lost;
+    * running and paused past its ``paused_until``: the countdown task was lost;
     * queued for longer than the grace period while no other run of its integration
       runs: the task was lost, or the run that blocked it did not hand over.
     """
@@ -123,16 +122,15 @@ def runs_sweep() -> int:
     now = timezone.now()
     stale = now - timedelta(seconds=config.stale_seconds)
     grace = now - timedelta(seconds=config.queued_grace_seconds)
-    waiting = RunLine.objects.filter(
-        run=OuterRef("pk"),
-        status=LineStatus.PENDING,
-        next_attempt_at__gt=now - timedelta(seconds=5),
-    )
     busy = Run.objects.filter(integration=OuterRef("integration"), status=RunStatus.RUNNING).filter(
         Q(heartbeat_at__gt=stale) | Q(heartbeat_at__isnull=True)
     )
     dead = Q(status=RunStatus.RUNNING, heartbeat_at__lte=stale)
-    lost_pause = Q(status=RunStatus.RUNNING, heartbeat_at__isnull=True) & ~Q(Exists(waiting))
+    # A paused run's countdown task comes back at ``paused_until``: only one that is
+    # overdue was lost (queuing a waiting run again every sweep only made noise).
+    lost_pause = Q(status=RunStatus.RUNNING, heartbeat_at__isnull=True) & (
+        Q(paused_until__isnull=True) | Q(paused_until__lte=now - timedelta(seconds=5))
+    )
     forgotten = (
         Q(status=RunStatus.QUEUED)
         & ~Q(Exists(busy))
@@ -210,17 +208,29 @@ def _run_start(run_id: int, config: EngineConfig) -> Run | None:
             # The running one hands over when it finishes; the sweeper if it does not.
             Run.objects.filter(pk=run.pk).update(status=RunStatus.QUEUED, heartbeat_at=now)
             return None
+        # The run's heartbeat is the lease of the lines it claimed: one left delivering
+        # now belonged to a worker that is gone (a live one keeps the heartbeat fresh,
+        # and a pause writes every line first). Look them up now, not after a lease.
+        RunLine.objects.filter(run=run, status=LineStatus.DELIVERING).update(
+            status=LineStatus.PENDING, in_doubt=True, lease_until=None, next_attempt_at=None
+        )
         run.status = RunStatus.RUNNING
         run.started_at = run.started_at or now
         run.heartbeat_at = now
+        run.paused_until = None
         run.error = ""
-        run.save(update_fields=["status", "started_at", "heartbeat_at", "error"])
+        run.save(update_fields=["status", "started_at", "heartbeat_at", "paused_until", "error"])
     return run
 
 
 def _run_fail(run: Run, reason: str) -> None:
     Run.objects.filter(pk=run.pk).update(
-        status=RunStatus.FAILED, error=reason, finished_at=timezone.now(), heartbeat_at=None
+        status=RunStatus.FAILED,
+        error=reason,
+        finished_at=timezone.now(),
+        heartbeat_at=None,
+        paused_reason="",
+        paused_until=None,
     )
     _recount(run)
     logger.warning("run %s stopped: %s", run.pk, reason)
@@ -233,6 +243,7 @@ def _recount(run: Run) -> dict[str, int]:
         succeeded=Count("id", filter=Q(status=LineStatus.SUCCEEDED)),
         failed=Count("id", filter=Q(status=LineStatus.FAILED)),
         skipped=Count("id", filter=Q(status=LineStatus.SKIPPED)),
+        in_doubt=Count("id", filter=Q(status=LineStatus.IN_DOUBT)),
     )
     Run.objects.filter(pk=run.pk).update(**counts)
     return counts
@@ -243,7 +254,11 @@ def _run_finish(run: Run) -> None:
     with transaction.atomic():
         _recount(run)
         Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
-            status=RunStatus.FINISHED, finished_at=now, heartbeat_at=None
+            status=RunStatus.FINISHED,
+            finished_at=now,
+            heartbeat_at=None,
+            paused_reason="",
+            paused_until=None,
         )
         following = (
             Run.objects.filter(integration_id=run.integration_id, status=RunStatus.QUEUED)
@@ -261,10 +276,14 @@ def _unsettled(run: Run, kinds: tuple[str, ...]) -> bool:
     ).exists()
 
 
-def _run_pause(run: Run, *, kinds: tuple[str, ...] | None = None) -> float | None:
+def _run_pause(
+    run: Run, *, kinds: tuple[str, ...] | None = None, reason: str | None = None
+) -> float | None:
     """Nothing is due now: finish, or answer how long until the next line is due.
 
     With ``kinds``, only those lines are waited for (a phase that must end first).
+    ``reason`` is shown while the run waits; None keeps the one stored (an execution
+    that found nothing due learnt nothing new).
     """
     now = timezone.now()
     lines = RunLine.objects.filter(run=run)
@@ -282,11 +301,21 @@ def _run_pause(run: Run, *, kinds: tuple[str, ...] | None = None) -> float | Non
     else:
         _run_finish(run)
         return None
+    _paused(run, pause, reason)
+    return pause
+
+
+def _paused(run: Run, pause: float, reason: str | None) -> None:
     # Paused: an empty heartbeat lets the countdown task take the run over. Every pause,
     # also a short one: with a fresh heartbeat that task takes it for another worker's
     # and drops it, and the run waits for the sweeper.
-    Run.objects.filter(pk=run.pk).update(heartbeat_at=None)
-    return pause
+    fields: dict[str, object] = {
+        "heartbeat_at": None,
+        "paused_until": timezone.now() + timedelta(seconds=pause),
+    }
+    if reason is not None:
+        fields["paused_reason"] = reason
+    Run.objects.filter(pk=run.pk).update(**fields)
 
 
 # --- the delivery loop -----------------------------------------------------------------------
@@ -307,6 +336,8 @@ class _Delivery:
         self.run_fault = ""
         self.probe = False
         self.resolve_earlier = earlier_failures_open(run)
+        self.hold_message = ""  # the last "held back" met (daily limit, error limit, …)
+        self.offered = False
 
     def execute(self) -> float | None:
         with ThreadPoolExecutor(
@@ -318,12 +349,20 @@ class _Delivery:
                     raise RunStopped(self.run_fault)
                 if held is not None:
                     # The circuit is open: come back when it may close.
-                    Run.objects.filter(pk=self.run.pk).update(heartbeat_at=None)
+                    _paused(self.run, held, self.reason)
                     return held
                 if number < len(PHASES) and _unsettled(self.run, kinds):
                     # Relations waiting for a retry: their invoices must not go first.
-                    return _run_pause(self.run, kinds=kinds)
-        return _run_pause(self.run)
+                    return _run_pause(self.run, kinds=kinds, reason=self.reason)
+        return _run_pause(self.run, reason=self.reason)
+
+    @property
+    def reason(self) -> str | None:
+        """Why the run waits: the last hold met, "" when lines moved freely, None when
+        nothing was offered (the stored reason still holds)."""
+        if self.hold_message:
+            return self.hold_message
+        return "" if self.offered else None
 
     def _phase(self, pool: ThreadPoolExecutor, kinds: tuple[str, ...]) -> float | None:
         """Offer the phase's due lines; answer the breaker's hold when it opened, else None.
@@ -433,13 +472,21 @@ class _Delivery:
         except Exception as exc:  # a bug in a connector must not leave the line delivering
             logger.exception("offering line %s failed", job.line_id)
             message = f"The portal could not offer this line ({type(exc).__name__}); support has been told."
+            if job.in_doubt:
+                message = f"{in_doubt_message(self.connector.label)} {message}"
             return Offered(
                 job=job,
-                status=LineStatus.FAILED,
+                # Perhaps booked already: "failed" would invite a second booking.
+                status=LineStatus.IN_DOUBT if job.in_doubt else LineStatus.FAILED,
                 message=message,
                 offers=1,
                 tries=[Try(timezone.now(), 0, DeliveryAttempt.Outcome.FAILED, message)],
             )
+        if result.hold is not None:
+            self.hold_message = result.message
+        elif result.tries:
+            self.offered = True
+            self.hold_message = ""
         if result.run_fault and not self.run_fault:
             self.run_fault = result.run_fault
             self.stop.set()  # the other threads send nothing more

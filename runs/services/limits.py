@@ -16,7 +16,9 @@ Two things live here:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import random
 import threading
 import time
@@ -24,11 +26,18 @@ from dataclasses import dataclass
 from functools import cache as memoize
 from typing import TYPE_CHECKING
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 
+from integrations.http import CallsHeld, Hold
+
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from integrations.connectors.base import RateLimit
+
+logger = logging.getLogger(__name__)
 
 # Pace at this share of a declared rate: evenly spaced calls at exactly the limit can
 # still land L+1 of them in one fixed window of the package.
@@ -46,12 +55,11 @@ STATE_TTL_SECONDS = 86_400
 FREE_RECHECK_SECONDS = 0.25
 
 
-class RateLimitWait(Exception):
+class RateLimitWait(CallsHeld):
     """The package's allowance is used up for longer than a worker should block."""
 
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"rate limit: wait {seconds:.1f} s")
-        self.seconds = seconds
+    def __init__(self, seconds: float, hold: Hold = Hold.RATE_LIMIT) -> None:
+        super().__init__(seconds, hold)
 
 
 @dataclass
@@ -284,7 +292,19 @@ class PackageLimiter:
         self._local = threading.local()
 
     def acquire(self) -> None:
-        """Block until one more call is allowed; raise RateLimitWait if that is far off."""
+        """Block until one more call is allowed; raise RateLimitWait if that is far off.
+
+        Without Redis nobody can know what the other workers sent: no call goes, and
+        the line waits ``LIMITER_SHARED_STATE_RETRY_SECONDS`` without losing an attempt
+        (it is not the line's fault, and the package was not asked).
+        """
+        try:
+            self._acquire()
+        except redis.RedisError as exc:
+            logger.warning("shared rate-limit state unavailable: %r", exc)
+            raise CallsHeld(settings.LIMITER_SHARED_STATE_RETRY_SECONDS, Hold.SHARED_STATE) from exc
+
+    def _acquire(self) -> None:
         if self._gate is not None:
             seq = self._gate.admits()
             if seq is not None:
@@ -300,15 +320,27 @@ class PackageLimiter:
             time.sleep(min(wait, MAX_NAP))
 
     def observe(self, remaining: int, reset_at: float) -> None:
-        self._pacer.observe(remaining, reset_at, getattr(self._local, "seq", 0))
+        # What the package reported is advice; without Redis the next acquire holds anyway.
+        with _soft("rate-limit report"):
+            self._pacer.observe(remaining, reset_at, getattr(self._local, "seq", 0))
         if self._gate is not None:
             self._gate.forget()
 
     def pause(self, seconds: float) -> None:
         """Nobody calls for ``seconds`` (the package answered 429 with Retry-After)."""
-        self._pacer.observe(0, time.time() + seconds, getattr(self._local, "seq", 0))
+        with _soft("rate-limit pause"):
+            self._pacer.observe(0, time.time() + seconds, getattr(self._local, "seq", 0))
         if self._gate is not None:
             self._gate.forget()
+
+
+@contextlib.contextmanager
+def _soft(what: str) -> Iterator[None]:
+    """Shared state that cannot be written is logged, never a line's failure."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        logger.warning("shared state unavailable (%s): %r", what, exc)
 
 
 def limiter_for(integration_id: int, rate: RateLimit | None) -> PackageLimiter:
@@ -342,6 +374,16 @@ class CircuitBreaker:
         self.cooloff = settings.CIRCUIT_COOLOFF_SECONDS
 
     def check(self) -> BreakerVerdict:
+        """Whether lines may go. Without the shared cache the breaker stays out of the
+        way: the rate limiter holds calls then anyway, and a breaker that cannot count
+        must not stop a run."""
+        try:
+            return self._check()
+        except redis.RedisError as exc:
+            logger.warning("circuit breaker state unavailable: %r", exc)
+            return BreakerVerdict(allowed=True)
+
+    def _check(self) -> BreakerVerdict:
         state = cache.get_many([self._open_until, self._since])
         open_until = state.get(self._open_until)
         if open_until is None:
@@ -360,12 +402,16 @@ class CircuitBreaker:
 
     def record(self, outcomes: list[bool]) -> None:
         """Feed the transient faults and successes of a batch, in the order they came."""
+        with _soft("circuit breaker"):
+            self._record(outcomes)
+
+    def _record(self, outcomes: list[bool]) -> None:
         if not outcomes:
             return
         if any(outcomes):
             trailing = len(outcomes) - 1 - max(i for i, ok in enumerate(outcomes) if ok)
             if trailing == 0:
-                self.reset(only_if_dirty=True)
+                self._reset(only_if_dirty=True)
                 return
             failures = trailing
             cache.delete_many([self._since, self._open_until, self._probe])
@@ -384,6 +430,10 @@ class CircuitBreaker:
             cache.delete(self._probe)
 
     def reset(self, *, only_if_dirty: bool = False) -> None:
+        with _soft("circuit breaker"):
+            self._reset(only_if_dirty=only_if_dirty)
+
+    def _reset(self, *, only_if_dirty: bool = False) -> None:
         if only_if_dirty and not cache.get(self._failures):
             return
         cache.delete_many([self._failures, self._open_until, self._since, self._probe])
