@@ -178,10 +178,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1500, minimum=10)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1800, minimum=10)
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A lost broker connection must not touch the running task: the rows are the truth,
+# and a cancelled run only waits for the sweeper. Cancelling (True) is what killed
+# workers on a Redis outage (docs/operations.md, "Redis outages").
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Reconnect after a broker outage, however long: a worker that gives up needs a person.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Every 15 s: with the 30 s stale limit a killed worker's run moves again within a minute.
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stalled-runs": {"task": "runs.tasks.sweep", "schedule": 30.0},
+    "sweep-stalled-runs": {"task": "runs.tasks.sweep", "schedule": 15.0},
 }
 
 # --- accounting packages ----------------------------------------------------------------
@@ -281,10 +288,12 @@ RUN_CHUNK_SIZE = env_int("RUN_CHUNK_SIZE", 100, minimum=1)
 # Lines in flight at once per run (HTTP only; the database is written by one thread).
 RUN_CONCURRENCY = env_int("RUN_CONCURRENCY", 8, minimum=1)
 # A line `delivering` longer than this is in doubt: looked up before it is offered again.
+# (A backstop: the run's heartbeat is the lease that counts. A worker that takes over a
+# run whose heartbeat went stale looks its delivering lines up at once.)
 RUN_LINE_LEASE_SECONDS = env_float("RUN_LINE_LEASE_SECONDS", 300, minimum=1)
 RUN_HEARTBEAT_SECONDS = env_float("RUN_HEARTBEAT_SECONDS", 10, minimum=0.1)
 # A running run whose heartbeat is older than this has lost its worker: the sweeper re-queues it.
-RUN_HEARTBEAT_STALE_SECONDS = env_float("RUN_HEARTBEAT_STALE_SECONDS", 120, minimum=1)
+RUN_HEARTBEAT_STALE_SECONDS = env_float("RUN_HEARTBEAT_STALE_SECONDS", 30, minimum=1)
 RUN_QUEUED_GRACE_SECONDS = env_float("RUN_QUEUED_GRACE_SECONDS", 60, minimum=1)
 # Longest Celery countdown; well below the broker's visibility timeout (3600 s).
 RUN_MAX_COUNTDOWN_SECONDS = env_float("RUN_MAX_COUNTDOWN_SECONDS", 600, minimum=1)

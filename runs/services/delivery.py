@@ -149,7 +149,12 @@ def runs_sweep() -> int:
 def _queue(run_id: int, *, countdown: float = 0) -> None:
     from runs.tasks import run_execute as task
 
-    transaction.on_commit(lambda: task.apply_async((run_id,), countdown=countdown or None))
+    # robust: a broker that cannot be reached (Redis down) is logged, not raised into the
+    # run; the run's row says it should move, and the sweeper queues it again.
+    transaction.on_commit(
+        lambda: task.apply_async((run_id,), countdown=countdown or None),
+        robust=True,
+    )
 
 
 # --- one execution -------------------------------------------------------------------------
