@@ -16,10 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
-from runs.models import LineStatus, Run, RunStatus, Trigger
+from runs.models import LineStatus, RunStatus, Trigger
 from runs.services.delivery import runs_sweep
 from runs.services.runs import run_create
 from tests.runs.conftest import ROOT, Worker, _use_configured_broker, connect
@@ -39,9 +38,10 @@ class OwnRedis:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: S603 - a fixed program and arguments
-            [shutil.which("redis-server") or "redis-server", "--port", str(self.port)]
-            + ["--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
+        program = shutil.which("redis-server") or "redis-server"
+        args = ["--port", str(self.port), "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(
+            [program, *args, "--dir", str(self.workdir)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -156,7 +156,7 @@ def test_a_killed_worker_s_run_moves_again_within_a_minute(
             time.sleep(0.5)
         assert moved_at is not None, replacement.output()
         recovery = moved_at - killed_at
-        print(f"recovery after kill -9: {recovery:.1f} s")  # noqa: T201 - docs/delivery.md
+        print(f"recovery after kill -9: {recovery:.1f} s")  # measured for docs/delivery.md
         assert recovery < 60
         run = wait_for(
             run, lambda r: r.status == RunStatus.FINISHED, timeout=180, worker=replacement
