@@ -164,6 +164,9 @@ else:
         # time limit below stays under it, so a healthy task is never run twice.
         "visibility_timeout": 3600,
     }
+if urlparse(CELERY_BROKER_URL).scheme in {"redis", "rediss"}:
+    # kombu's Redis transport, surviving a Redis outage (see portal/celery.py).
+    CELERY_BROKER_TRANSPORT = "portal.celery:RedisTransport"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -179,8 +182,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1500, minimum=10)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1800, minimum=10)
 # A lost broker connection must not touch the running task: the rows are the truth,
-# and a cancelled run only waits for the sweeper. Cancelling (True) is what killed
-# workers on a Redis outage (docs/operations.md, "Redis outages").
+# and a cancelled run only waits for the sweeper.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Reconnect after a broker outage, however long: a worker that gives up needs a person.

@@ -109,6 +109,20 @@ def run_resume(*, run: Run) -> Run:
     return run
 
 
+def run_wake(*, run: Run) -> None:
+    """A line of ``run`` is due again (a person offered it again): queue the run.
+
+    A finished run is reopened; a stopped (failed) one waits for its resume, which
+    takes the line along.
+    """
+    with transaction.atomic():
+        Run.objects.filter(pk=run.pk, status=RunStatus.FINISHED).update(
+            status=RunStatus.QUEUED, finished_at=None, heartbeat_at=None
+        )
+        if Run.objects.filter(pk=run.pk, status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).exists():
+            _queue(run.pk)
+
+
 def runs_sweep() -> int:
     """Queue again every run that should be moving and is not; answer how many.
 
