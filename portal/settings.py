@@ -314,6 +314,9 @@ CIRCUIT_COOLOFF_SECONDS = env_float("CIRCUIT_COOLOFF_SECONDS", 30.0)
 CIRCUIT_RUN_STOP_SECONDS = env_float("CIRCUIT_RUN_STOP_SECONDS", 600.0)
 # Longest a worker blocks for the shared rate limit before it re-queues the run.
 LIMITER_MAX_WAIT_SECONDS = env_float("LIMITER_MAX_WAIT_SECONDS", 30.0)
+# Stop offering to an endpoint once this many of the package's error answers are in its
+# window (0: the connector's own ``ErrorBudget.stop_at``, 8 for Exact Online's 10).
+LIMITER_ERROR_STOP_AT = env_int("LIMITER_ERROR_STOP_AT", 0, minimum=0)
 # Redis (the shared limiter, error counts) unreachable: lines wait this long, then try again.
 LIMITER_SHARED_STATE_RETRY_SECONDS = env_float(
     "LIMITER_SHARED_STATE_RETRY_SECONDS", 5.0, minimum=0.1

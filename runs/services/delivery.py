@@ -501,11 +501,12 @@ class _Delivery:
                 offers=1,
                 tries=[Try(timezone.now(), 0, DeliveryAttempt.Outcome.FAILED, message)],
             )
+        # A hold is the reason of the pause that follows (the lines held wait longest);
+        # answers that arrive after it (calls already in flight) do not undo it.
         if result.hold is not None:
             self.hold_message = result.message
         elif result.tries:
             self.offered = True
-            self.hold_message = ""
         if result.run_fault and not self.run_fault:
             self.run_fault = result.run_fault
             self.stop.set()  # the other threads send nothing more
