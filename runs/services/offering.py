@@ -137,9 +137,8 @@ class Offerer:
             if self.stop.is_set():
                 break
             started, clock = _now(), time.monotonic()
-            looking_up = result.in_doubt
             try:
-                if looking_up:
+                if result.in_doubt:
                     if self._reconcile(job, record, result, started, clock):
                         return
                     result.in_doubt = False  # the package answered "not there"
@@ -154,8 +153,8 @@ class Offerer:
                 result.reached_package = result.reached_package or _answered(err)
                 if err.fault is Fault.IN_DOUBT:
                     result.in_doubt = True
-                if looking_up and err.fault is Fault.DATA:
-                    # The look-up was refused, not the record: the doubt stays.
+                if result.in_doubt and err.fault is Fault.DATA:
+                    # Still in doubt, so the look-up was refused, not the record.
                     self._check_in_package(result, err, started, clock)
                     return
                 delay = self._fault(job, err, result, started, clock)
