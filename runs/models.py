@@ -59,7 +59,8 @@ class Run(models.Model):
     succeeded = models.PositiveIntegerField(_("succeeded"), default=0)
     failed = models.PositiveIntegerField(_("failed"), default=0)
     skipped = models.PositiveIntegerField(_("skipped"), default=0)
-    in_doubt = models.PositiveIntegerField(_("in doubt"), default=0)
+    # Database defaults too: bulk loaders (bench/, COPY) that name older columns only.
+    in_doubt = models.PositiveIntegerField(_("in doubt"), default=0, db_default=0)
     queued_at = models.DateTimeField(_("queued"), auto_now_add=True, db_index=False)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
@@ -67,7 +68,7 @@ class Run(models.Model):
     error = models.TextField(_("run error"), blank=True)
     # Why a running run waits, and until when: the package's daily limit, its error
     # limit, shared state that cannot be reached. Empty while lines move.
-    paused_reason = models.TextField(_("waiting because"), blank=True)
+    paused_reason = models.TextField(_("waiting because"), blank=True, db_default="")
     paused_until = models.DateTimeField(_("waiting until"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -146,7 +147,7 @@ class RunLine(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # An earlier offer may have booked it: no POST until a look-up answers "not there".
-    in_doubt = models.BooleanField(default=False)
+    in_doubt = models.BooleanField(default=False, db_default=False)
     finished_at = models.DateTimeField(null=True, blank=True)
     # The line of an earlier run this one re-offers (retry runs).
     source_line = models.ForeignKey(
