@@ -5,50 +5,80 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0001_initial'),
-        ('runs', '0002_line_identity_pattern_ops'),
+        ("integrations", "0001_initial"),
+        ("runs", "0002_line_identity_pattern_ops"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='runline',
-            name='line_status_valid',
+            model_name="runline",
+            name="line_status_valid",
         ),
         migrations.AddField(
-            model_name='run',
-            name='in_doubt',
-            field=models.PositiveIntegerField(db_default=0, default=0, verbose_name='in doubt'),
+            model_name="run",
+            name="in_doubt",
+            field=models.PositiveIntegerField(db_default=0, default=0, verbose_name="in doubt"),
         ),
         migrations.AddField(
-            model_name='run',
-            name='paused_reason',
-            field=models.TextField(blank=True, db_default='', verbose_name='waiting because'),
+            model_name="run",
+            name="paused_reason",
+            field=models.TextField(blank=True, db_default="", verbose_name="waiting because"),
         ),
         migrations.AddField(
-            model_name='run',
-            name='paused_until',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='waiting until'),
+            model_name="run",
+            name="paused_until",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="waiting until"),
         ),
         migrations.AddField(
-            model_name='runline',
-            name='in_doubt',
+            model_name="runline",
+            name="in_doubt",
             field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.AlterField(
-            model_name='lineedit',
-            name='action',
-            field=models.CharField(choices=[('edit', 'Edited'), ('reoffer', 'Marked for re-offer'), ('unreoffer', 'Unmarked for re-offer'), ('resolve', 'Resolved'), ('mark_booked', 'Marked as booked'), ('offer_again', 'Offered again')], default='edit', max_length=20),
+            model_name="lineedit",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("edit", "Edited"),
+                    ("reoffer", "Marked for re-offer"),
+                    ("unreoffer", "Unmarked for re-offer"),
+                    ("resolve", "Resolved"),
+                    ("mark_booked", "Marked as booked"),
+                    ("offer_again", "Offered again"),
+                ],
+                default="edit",
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='runline',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('delivering', 'Delivering'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('skipped', 'Skipped'), ('in_doubt', 'In doubt')], default='pending', max_length=20, verbose_name='status'),
+            model_name="runline",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending"),
+                    ("delivering", "Delivering"),
+                    ("succeeded", "Succeeded"),
+                    ("failed", "Failed"),
+                    ("skipped", "Skipped"),
+                    ("in_doubt", "In doubt"),
+                ],
+                default="pending",
+                max_length=20,
+                verbose_name="status",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='runline',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'delivering', 'succeeded', 'failed', 'skipped', 'in_doubt'])), name='line_status_valid'),
+            model_name="runline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        ["pending", "delivering", "succeeded", "failed", "skipped", "in_doubt"],
+                    )
+                ),
+                name="line_status_valid",
+            ),
         ),
     ]
