@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from integrations.connectors.base import Connector, DeliveryError, Fault, TokenSet
-from integrations.http import build_client
+from integrations.http import CallsHeld, Hold, build_client
 from integrations.models import Integration
 
 if TYPE_CHECKING:
@@ -30,8 +31,10 @@ class IntegrationCredentialStore:
     of a refresh token and log the integration out.
     """
 
-    def __init__(self, integration_id: int) -> None:
+    def __init__(self, integration_id: int, *, min_interval: float = 0.0) -> None:
         self.integration_id = integration_id
+        # The package allows a new access token at most this often (Exact: 570 s).
+        self.min_interval = min_interval
         self._lock = threading.Lock()
         self._current: dict[str, Any] | None = None
         # The connector runs on a thread pool; threads other than the one that made the
@@ -69,6 +72,13 @@ class IntegrationCredentialStore:
             current = dict(row.credentials)
             if (current.get("access_token") or "") != stale_access_token:
                 return current  # another worker renewed them meanwhile
+            too_soon = self._too_soon(row)
+            if too_soon:
+                if float(current.get("expires_at") or 0) > time.time():
+                    # Still valid by its own account: use it (a 401 on it then stops
+                    # the run as a refused login, not a loop of token calls).
+                    return current
+                raise CallsHeld(too_soon, Hold.RENEWAL)
             # The package is called inside the transaction on purpose: the lock must be
             # held until the new refresh token is stored.
             tokens = refresh(dict(current))
@@ -78,6 +88,13 @@ class IntegrationCredentialStore:
             row.connection_error = ""
             row.save(update_fields=["credentials", "token_refreshed_at", "connection_error"])
             return current
+
+    def _too_soon(self, row: Integration) -> float:
+        """Seconds until the package allows a new token; 0 when it does now."""
+        if not self.min_interval or row.token_refreshed_at is None:
+            return 0.0
+        age = (timezone.now() - row.token_refreshed_at).total_seconds()
+        return max(self.min_interval - age, 0.0)
 
     def _db(self) -> _ThreadConnection:
         return _ThreadConnection(threading.get_ident() != self._owner)
@@ -111,7 +128,7 @@ def connector_for(
     every call to the package counts against the company's allowance, whoever makes it.
     Close ``connector.client`` when done.
     """
-    from runs.services.limits import limiter_for
+    from runs.services.limits import guards_for, limiter_for
 
     connector_class = integration.connector_class
     if limiter is None:
@@ -121,13 +138,16 @@ def connector_for(
         base_url=integration.base_url,
         limiter=limiter,
         rate_limit_state=lambda response: built[0].rate_limit_state(response),
+        guards=guards_for(integration.pk, connector_class, lambda: built[0]),
         transport=transport,
         max_connections=max_connections,
     )
     connector = connector_class(
         base_url=integration.base_url,
         settings=integration.settings,
-        credentials=IntegrationCredentialStore(integration.pk),
+        credentials=IntegrationCredentialStore(
+            integration.pk, min_interval=connector_class.token_min_interval
+        ),
         client=client,
     )
     built.append(connector)

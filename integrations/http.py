@@ -7,6 +7,7 @@ connector behaves the same way on the wire.
 
 from __future__ import annotations
 
+import enum
 import re
 import time
 from typing import TYPE_CHECKING, Protocol
@@ -16,7 +17,7 @@ import httpx
 from integrations.connectors.base import Exchange
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
 # A package's answer is shown to people and stored per attempt: keep it bounded.
 MAX_STORED_BODY = 16_000
@@ -77,6 +78,30 @@ def record_exchange(
     )
 
 
+class Hold(enum.Enum):
+    """Why calls to a package are held back (the screens say it in words)."""
+
+    RATE_LIMIT = "rate_limit"  # the package's per-minute allowance
+    DAILY_LIMIT = "daily_limit"  # the package's calls per day are used up
+    ERROR_LIMIT = "error_limit"  # one more error answer could block the endpoint
+    SHARED_STATE = "shared_state"  # Redis (limiter, error counts) cannot be reached
+    RENEWAL = "renewal"  # a new access token is not allowed yet
+
+
+class CallsHeld(Exception):
+    """No call now: raised before anything is sent, so the line loses no attempt.
+
+    Raised from the client's request hook (or the credential store) and passed through
+    the connector untouched; the engine stores ``seconds`` on the line as its next
+    attempt and tells why.
+    """
+
+    def __init__(self, seconds: float, hold: Hold = Hold.RATE_LIMIT) -> None:
+        super().__init__(f"{hold.value}: wait {seconds:.1f} s")
+        self.seconds = seconds
+        self.hold = hold
+
+
 class Limiter(Protocol):
     """Admission control shared by every worker of one integration."""
 
@@ -89,11 +114,24 @@ class Limiter(Protocol):
         ...
 
 
+class Guard(Protocol):
+    """A check around every call to a package beside the limiter (error budget, daily cap).
+
+    ``before`` may raise CallsHeld: the request is not sent. ``after`` sees every
+    answer (not calls that got none).
+    """
+
+    def before(self, request: httpx.Request) -> None: ...
+
+    def after(self, response: httpx.Response) -> None: ...
+
+
 def build_client(
     *,
     base_url: str,
     limiter: Limiter | None = None,
     rate_limit_state: Callable[[httpx.Response], tuple[int, float] | None] | None = None,
+    guards: Sequence[Guard] = (),
     transport: httpx.BaseTransport | None = None,
     max_connections: int = 16,
 ) -> httpx.Client:
@@ -101,18 +139,23 @@ def build_client(
 
     ``limiter.acquire`` runs before every request, and the package's own rate-limit
     headers are fed back through ``rate_limit_state`` after every response, so the
-    portal slows down before the package answers 429.
+    portal slows down before the package answers 429. ``guards`` run after the limiter
+    (before a request) and after it (on an answer).
     """
 
     def before(request: httpx.Request) -> None:
         if limiter is not None:
             limiter.acquire()
+        for guard in guards:
+            guard.before(request)
 
     def after(response: httpx.Response) -> None:
         if limiter is not None and rate_limit_state is not None:
             state = rate_limit_state(response)
             if state is not None:
                 limiter.observe(*state)
+        for guard in guards:
+            guard.after(response)
 
     return httpx.Client(
         base_url=base_url,

@@ -17,7 +17,7 @@ from integrations.models import Integration
 from notifications.models import Mail, MailKind
 from notifications.selectors import FailureReport, failure_report
 from notifications.services import unsubscribe_token
-from runs.models import Run
+from runs.models import Run, RunStatus
 
 
 def _absolute(path: str) -> str:
@@ -89,6 +89,12 @@ def _subject(mail: Mail, reports: list[FailureReport]) -> str:
         return _("Test mail from Cloud Portal — %(company)s") % {"company": company}
     if mail.kind == MailKind.RUN_FAULT:
         run = reports[0].runs[0] if reports else mail.runs.first()
+        if _waiting(mail):
+            return _("Run #%(number)s of %(integration)s is waiting — %(company)s") % {
+                "number": run.number if run else "?",
+                "integration": mail.integration.name if mail.integration else "",
+                "company": company,
+            }
         return _("Run #%(number)s of %(integration)s stopped — %(company)s") % {
             "number": run.number if run else "?",
             "integration": mail.integration.name if mail.integration else "",
@@ -128,6 +134,12 @@ def _subject(mail: Mail, reports: list[FailureReport]) -> str:
     )
 
 
+def _waiting(mail: Mail) -> bool:
+    """A run-level fault mail about a run that was not stopped: it waits for the package
+    (its daily or error limit) and goes on by itself."""
+    return mail.kind == MailKind.RUN_FAULT and mail.runs.exclude(status=RunStatus.FAILED).exists()
+
+
 def mail_message(*, mail: Mail) -> EmailMultiAlternatives | None:
     """The message to send, or None when nothing is left to report (all fixed meanwhile)."""
     with translation.override(mail.language):
@@ -144,6 +156,7 @@ def mail_message(*, mail: Mail) -> EmailMultiAlternatives | None:
             "integration": mail.integration,
             "reports": [_report_context(report) for report in reports],
             "reason": mail.reason,
+            "waiting": _waiting(mail),
             "unsubscribe_url": unsubscribe_url,
             "notifications_url": _absolute(reverse("notification_settings")),
             "language": mail.language,

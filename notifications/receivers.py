@@ -8,7 +8,7 @@ from django.dispatch import receiver
 
 from notifications.services import mails_for_finished_run, mails_for_run_fault
 from runs.models import Run
-from runs.signals import run_finished, run_stopped
+from runs.signals import run_finished, run_paused, run_stopped
 
 
 @receiver(run_finished, dispatch_uid="notifications.run_finished")
@@ -16,8 +16,9 @@ def on_run_finished(sender: Any, *, run: Run, **kwargs: Any) -> None:
     mails_for_finished_run(run=run)
 
 
-# Any run-level fault that people must hear of at once has this shape (run, reason):
-# connect further signals of that shape here (e.g. a pause on the package's daily limit).
+# A run-level fault that people must hear of at once: a stop, or the package's own long
+# wait (its daily or error limit).
 @receiver(run_stopped, dispatch_uid="notifications.run_stopped")
+@receiver(run_paused, dispatch_uid="notifications.run_paused")
 def on_run_fault(sender: Any, *, run: Run, reason: str, **kwargs: Any) -> None:
     mails_for_run_fault(run=run, reason=reason)

@@ -176,6 +176,9 @@ else:
         # time limit below stays under it, so a healthy task is never run twice.
         "visibility_timeout": 3600,
     }
+if urlparse(CELERY_BROKER_URL).scheme in {"redis", "rediss"}:
+    # kombu's Redis transport, surviving a Redis outage (see portal/celery.py).
+    CELERY_BROKER_TRANSPORT = "portal.celery:RedisTransport"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -190,10 +193,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1500, minimum=10)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1800, minimum=10)
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A lost broker connection must not touch the running task: the rows are the truth,
+# and a cancelled run only waits for the sweeper.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Reconnect after a broker outage, however long: a worker that gives up needs a person.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Every 15 s: with the 30 s stale limit a killed worker's run moves again within a minute.
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stalled-runs": {"task": "runs.tasks.sweep", "schedule": 30.0},
+    "sweep-stalled-runs": {"task": "runs.tasks.sweep", "schedule": 15.0},
     # Mails whose digest window closed, whose retry is due, or whose worker died.
     "send-due-mails": {"task": "notifications.tasks.sweep", "schedule": 30.0},
     "daily-mail-summaries": {
@@ -312,10 +321,12 @@ RUN_CHUNK_SIZE = env_int("RUN_CHUNK_SIZE", 100, minimum=1)
 # Lines in flight at once per run (HTTP only; the database is written by one thread).
 RUN_CONCURRENCY = env_int("RUN_CONCURRENCY", 8, minimum=1)
 # A line `delivering` longer than this is in doubt: looked up before it is offered again.
+# (A backstop: the run's heartbeat is the lease that counts. A worker that takes over a
+# run whose heartbeat went stale looks its delivering lines up at once.)
 RUN_LINE_LEASE_SECONDS = env_float("RUN_LINE_LEASE_SECONDS", 300, minimum=1)
 RUN_HEARTBEAT_SECONDS = env_float("RUN_HEARTBEAT_SECONDS", 10, minimum=0.1)
 # A running run whose heartbeat is older than this has lost its worker: the sweeper re-queues it.
-RUN_HEARTBEAT_STALE_SECONDS = env_float("RUN_HEARTBEAT_STALE_SECONDS", 120, minimum=1)
+RUN_HEARTBEAT_STALE_SECONDS = env_float("RUN_HEARTBEAT_STALE_SECONDS", 30, minimum=1)
 RUN_QUEUED_GRACE_SECONDS = env_float("RUN_QUEUED_GRACE_SECONDS", 60, minimum=1)
 # Longest Celery countdown; well below the broker's visibility timeout (3600 s).
 RUN_MAX_COUNTDOWN_SECONDS = env_float("RUN_MAX_COUNTDOWN_SECONDS", 600, minimum=1)
@@ -325,6 +336,8 @@ RUN_QUICK_WAIT_MAX_SECONDS = env_float("RUN_QUICK_WAIT_MAX_SECONDS", 5.0)
 RUN_RETRY_BASE_SECONDS = env_float("RUN_RETRY_BASE_SECONDS", 0.5)
 RUN_RETRY_CAP_SECONDS = env_float("RUN_RETRY_CAP_SECONDS", 300.0)
 RUN_MAX_ATTEMPTS = env_int("RUN_MAX_ATTEMPTS", 8, minimum=1)
+# A 429's Retry-After is honoured up to this long per answer (a 429 spends no attempt).
+RUN_RETRY_AFTER_MAX_SECONDS = env_float("RUN_RETRY_AFTER_MAX_SECONDS", 600.0, minimum=1)
 # Circuit breaker per integration: open after this many transient faults in a row.
 CIRCUIT_FAILURES = env_int("CIRCUIT_FAILURES", 10, minimum=1)
 CIRCUIT_COOLOFF_SECONDS = env_float("CIRCUIT_COOLOFF_SECONDS", 30.0)
@@ -332,6 +345,13 @@ CIRCUIT_COOLOFF_SECONDS = env_float("CIRCUIT_COOLOFF_SECONDS", 30.0)
 CIRCUIT_RUN_STOP_SECONDS = env_float("CIRCUIT_RUN_STOP_SECONDS", 600.0)
 # Longest a worker blocks for the shared rate limit before it re-queues the run.
 LIMITER_MAX_WAIT_SECONDS = env_float("LIMITER_MAX_WAIT_SECONDS", 30.0)
+# Stop offering to an endpoint once this many of the package's error answers are in its
+# window (0: the connector's own ``ErrorBudget.stop_at``, 8 for Exact Online's 10).
+LIMITER_ERROR_STOP_AT = env_int("LIMITER_ERROR_STOP_AT", 0, minimum=0)
+# Redis (the shared limiter, error counts) unreachable: lines wait this long, then try again.
+LIMITER_SHARED_STATE_RETRY_SECONDS = env_float(
+    "LIMITER_SHARED_STATE_RETRY_SECONDS", 5.0, minimum=0.1
+)
 
 # --- mail (notifications/, docs/operations.md "Mail") ------------------------------------
 # Unset: every mail is written as an .eml file under var/mail/ (the demo, a laptop).

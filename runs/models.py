@@ -27,6 +27,9 @@ class LineStatus(models.TextChoices):
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
     SKIPPED = "skipped", _("Skipped")
+    # Perhaps booked, and the package offers no documented look-up to find out (or the
+    # look-ups kept failing until the line ran out of tries): a person checks and decides.
+    IN_DOUBT = "in_doubt", _("In doubt")
 
 
 class Kind(models.TextChoices):
@@ -56,11 +59,17 @@ class Run(models.Model):
     succeeded = models.PositiveIntegerField(_("succeeded"), default=0)
     failed = models.PositiveIntegerField(_("failed"), default=0)
     skipped = models.PositiveIntegerField(_("skipped"), default=0)
+    # Database defaults too: bulk loaders (bench/, COPY) that name older columns only.
+    in_doubt = models.PositiveIntegerField(_("in doubt"), default=0, db_default=0)
     queued_at = models.DateTimeField(_("queued"), auto_now_add=True, db_index=False)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(_("run error"), blank=True)
+    # Why a running run waits, and until when: the package's daily limit, its error
+    # limit, shared state that cannot be reached. Empty while lines move.
+    paused_reason = models.TextField(_("waiting because"), blank=True, db_default="")
+    paused_until = models.DateTimeField(_("waiting until"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -106,7 +115,7 @@ class Run(models.Model):
 
     @property
     def done(self) -> int:
-        return self.succeeded + self.failed + self.skipped
+        return self.succeeded + self.failed + self.skipped + self.in_doubt
 
     @property
     def is_active(self) -> bool:
@@ -149,6 +158,8 @@ class RunLine(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     lease_until = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # An earlier offer may have booked it: no POST until a look-up answers "not there".
+    in_doubt = models.BooleanField(default=False, db_default=False)
     finished_at = models.DateTimeField(null=True, blank=True)
     # The line of an earlier run this one re-offers (retry runs).
     source_line = models.ForeignKey(
@@ -284,6 +295,8 @@ class LineEdit(models.Model):
         UNREOFFER = "unreoffer", _("Unmarked for re-offer")
         RESOLVE = "resolve", _("Resolved")
         ASSIGN = "assign", _("Assigned")
+        MARK_BOOKED = "mark_booked", _("Marked as booked")
+        OFFER_AGAIN = "offer_again", _("Offered again")
 
     line = models.ForeignKey(RunLine, on_delete=models.CASCADE, related_name="edits")
     user = models.ForeignKey(

@@ -14,3 +14,7 @@ run_finished = Signal()
 # The run stopped on a run-level fault (credentials refused, package down, disabled
 # integration); its pending lines wait for a resume. Keywords: run, reason.
 run_stopped = Signal()
+# The package itself stopped the run for a while (its daily limit is used up, or one more
+# error answer would block an endpoint); it goes on by itself. Sent once when such a wait
+# begins. Keywords: run, reason.
+run_paused = Signal()

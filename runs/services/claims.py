@@ -36,8 +36,8 @@ class Job:
     identifier: str
     data: dict[str, Any]
     attempts: int  # including this claim
-    # Found delivering past its lease (its worker died, or the connection broke off
-    # after sending): look the record up in the package before offering it again.
+    # Marked in doubt (the connection broke off after sending, its worker died) or
+    # found delivering past its lease: look the record up before offering it again.
     in_doubt: bool
     idempotency_key: str
 
@@ -65,6 +65,7 @@ _CLAIMED_COLUMNS = (
     "correction",
     "attempts",
     "status",
+    "in_doubt",
 )
 
 
@@ -103,7 +104,7 @@ def lines_claim(*, run: Run, kinds: Collection[str], limit: int, lease_seconds: 
             next_attempt_at=None,
         )
     jobs = []
-    for line_id, position, kind, identifier, payload, correction, attempts, status in picked:
+    for line_id, position, kind, identifier, payload, correction, attempts, status, doubt in picked:
         data = correction if correction is not None else payload
         jobs.append(
             Job(
@@ -113,7 +114,7 @@ def lines_claim(*, run: Run, kinds: Collection[str], limit: int, lease_seconds: 
                 identifier=identifier,
                 data=data,
                 attempts=attempts + 1,
-                in_doubt=status == LineStatus.DELIVERING,
+                in_doubt=doubt or status == LineStatus.DELIVERING,
                 idempotency_key=idempotency_key(run.integration_id, kind, identifier, data),
             )
         )

@@ -32,13 +32,14 @@ from django.utils import timezone
 
 from integrations.connectors.base import OnExisting
 from integrations.credentials import connector_for
+from integrations.http import Hold
 from integrations.models import Integration
 from runs.models import DeliveryAttempt, LineStatus, Run, RunLine, RunStatus
 from runs.services.claims import PHASES, Job, lines_claim, lines_release
 from runs.services.limits import CircuitBreaker, limiter_for
-from runs.services.offering import Offered, Offerer, RetryPolicy, Try
+from runs.services.offering import Offered, Offerer, RetryPolicy, Try, in_doubt_message
 from runs.services.recording import earlier_failures_open, results_record
-from runs.signals import run_finished, run_stopped
+from runs.signals import run_finished, run_paused, run_stopped
 
 if TYPE_CHECKING:
     from integrations.connectors.base import Connector
@@ -69,6 +70,10 @@ class EngineConfig:
             max_countdown=settings.RUN_MAX_COUNTDOWN_SECONDS,
             down_stop_seconds=settings.CIRCUIT_RUN_STOP_SECONDS,
         )
+
+
+# Waits that are the package's own long stop (not our pacing): people are told when one begins.
+_ANNOUNCED_HOLDS = frozenset({Hold.DAILY_LIMIT, Hold.ERROR_LIMIT})
 
 
 class RunStopped(Exception):
@@ -110,13 +115,26 @@ def run_resume(*, run: Run) -> Run:
     return run
 
 
+def run_wake(*, run: Run) -> None:
+    """A line of ``run`` is due again (a person offered it again): queue the run.
+
+    A finished run is reopened; a stopped (failed) one waits for its resume, which
+    takes the line along.
+    """
+    with transaction.atomic():
+        Run.objects.filter(pk=run.pk, status=RunStatus.FINISHED).update(
+            status=RunStatus.QUEUED, finished_at=None, heartbeat_at=None
+        )
+        if Run.objects.filter(pk=run.pk, status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).exists():
+            _queue(run.pk)
+
+
 def runs_sweep() -> int:
     """Queue again every run that should be moving and is not; answer how many.
 
     * running, heartbeat older than the stale limit: its worker died; the lines it had
       claimed are picked up as in doubt once their lease expires;
-    * running and paused, with no line waiting for a later attempt any more: the
-      countdown task was lost;
+    * running and paused past its ``paused_until``: the countdown task was lost;
     * queued for longer than the grace period while no other run of its integration
       runs: the task was lost, or the run that blocked it did not hand over.
     """
@@ -124,16 +142,15 @@ def runs_sweep() -> int:
     now = timezone.now()
     stale = now - timedelta(seconds=config.stale_seconds)
     grace = now - timedelta(seconds=config.queued_grace_seconds)
-    waiting = RunLine.objects.filter(
-        run=OuterRef("pk"),
-        status=LineStatus.PENDING,
-        next_attempt_at__gt=now - timedelta(seconds=5),
-    )
     busy = Run.objects.filter(integration=OuterRef("integration"), status=RunStatus.RUNNING).filter(
         Q(heartbeat_at__gt=stale) | Q(heartbeat_at__isnull=True)
     )
     dead = Q(status=RunStatus.RUNNING, heartbeat_at__lte=stale)
-    lost_pause = Q(status=RunStatus.RUNNING, heartbeat_at__isnull=True) & ~Q(Exists(waiting))
+    # A paused run's countdown task comes back at ``paused_until``: only one that is
+    # overdue was lost (queuing a waiting run again every sweep only made noise).
+    lost_pause = Q(status=RunStatus.RUNNING, heartbeat_at__isnull=True) & (
+        Q(paused_until__isnull=True) | Q(paused_until__lte=now - timedelta(seconds=5))
+    )
     forgotten = (
         Q(status=RunStatus.QUEUED)
         & ~Q(Exists(busy))
@@ -152,7 +169,12 @@ def runs_sweep() -> int:
 def _queue(run_id: int, *, countdown: float = 0) -> None:
     from runs.tasks import run_execute as task
 
-    transaction.on_commit(lambda: task.apply_async((run_id,), countdown=countdown or None))
+    # robust: a broker that cannot be reached (Redis down) is logged, not raised into the
+    # run; the run's row says it should move, and the sweeper queues it again.
+    transaction.on_commit(
+        lambda: task.apply_async((run_id,), countdown=countdown or None),
+        robust=True,
+    )
 
 
 # --- one execution -------------------------------------------------------------------------
@@ -211,20 +233,35 @@ def _run_start(run_id: int, config: EngineConfig) -> Run | None:
             # The running one hands over when it finishes; the sweeper if it does not.
             Run.objects.filter(pk=run.pk).update(status=RunStatus.QUEUED, heartbeat_at=now)
             return None
+        # The run's heartbeat is the lease of the lines it claimed: one left delivering
+        # now belonged to a worker that is gone (a live one keeps the heartbeat fresh,
+        # and a pause writes every line first). Look them up now, not after a lease.
+        RunLine.objects.filter(run=run, status=LineStatus.DELIVERING).update(
+            status=LineStatus.PENDING, in_doubt=True, lease_until=None, next_attempt_at=None
+        )
         run.status = RunStatus.RUNNING
         run.started_at = run.started_at or now
         run.heartbeat_at = now
+        run.paused_until = None
         run.error = ""
-        run.save(update_fields=["status", "started_at", "heartbeat_at", "error"])
+        run.save(update_fields=["status", "started_at", "heartbeat_at", "paused_until", "error"])
     return run
 
 
 def _run_fail(run: Run, reason: str) -> None:
-    Run.objects.filter(pk=run.pk).update(
-        status=RunStatus.FAILED, error=reason, finished_at=timezone.now(), heartbeat_at=None
-    )
-    _recount(run)
-    run_stopped.send(sender=Run, run=run, reason=reason)
+    # One transaction, so what the signal's receivers write (the fault mail) commits
+    # with the failed status or not at all.
+    with transaction.atomic():
+        Run.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED,
+            error=reason,
+            finished_at=timezone.now(),
+            heartbeat_at=None,
+            paused_reason="",
+            paused_until=None,
+        )
+        _recount(run)
+        run_stopped.send(sender=Run, run=run, reason=reason)
     logger.warning("run %s stopped: %s", run.pk, reason)
 
 
@@ -235,6 +272,7 @@ def _recount(run: Run) -> dict[str, int]:
         succeeded=Count("id", filter=Q(status=LineStatus.SUCCEEDED)),
         failed=Count("id", filter=Q(status=LineStatus.FAILED)),
         skipped=Count("id", filter=Q(status=LineStatus.SKIPPED)),
+        in_doubt=Count("id", filter=Q(status=LineStatus.IN_DOUBT)),
     )
     Run.objects.filter(pk=run.pk).update(**counts)
     return counts
@@ -245,7 +283,11 @@ def _run_finish(run: Run) -> None:
     with transaction.atomic():
         _recount(run)
         Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
-            status=RunStatus.FINISHED, finished_at=now, heartbeat_at=None
+            status=RunStatus.FINISHED,
+            finished_at=now,
+            heartbeat_at=None,
+            paused_reason="",
+            paused_until=None,
         )
         run_finished.send(sender=Run, run=run)
         following = (
@@ -264,10 +306,18 @@ def _unsettled(run: Run, kinds: tuple[str, ...]) -> bool:
     ).exists()
 
 
-def _run_pause(run: Run, *, kinds: tuple[str, ...] | None = None) -> float | None:
+def _run_pause(
+    run: Run,
+    *,
+    kinds: tuple[str, ...] | None = None,
+    reason: str | None = None,
+    announce: bool = False,
+) -> float | None:
     """Nothing is due now: finish, or answer how long until the next line is due.
 
     With ``kinds``, only those lines are waited for (a phase that must end first).
+    ``reason`` is shown while the run waits; None keeps the one stored (an execution
+    that found nothing due learnt nothing new).
     """
     now = timezone.now()
     lines = RunLine.objects.filter(run=run)
@@ -285,11 +335,31 @@ def _run_pause(run: Run, *, kinds: tuple[str, ...] | None = None) -> float | Non
     else:
         _run_finish(run)
         return None
+    _paused(run, pause, reason, announce=announce)
+    return pause
+
+
+def _paused(run: Run, pause: float, reason: str | None, *, announce: bool = False) -> None:
+    """Store the pause. ``announce``: the package itself stopped us for longer (its daily
+    or error limit); when such a wait begins, ``run_paused`` tells people, once."""
     # Paused: an empty heartbeat lets the countdown task take the run over. Every pause,
     # also a short one: with a fresh heartbeat that task takes it for another worker's
     # and drops it, and the run waits for the sweeper.
-    Run.objects.filter(pk=run.pk).update(heartbeat_at=None)
-    return pause
+    fields: dict[str, object] = {
+        "heartbeat_at": None,
+        "paused_until": timezone.now() + timedelta(seconds=pause),
+    }
+    if reason is not None:
+        fields["paused_reason"] = reason
+    with transaction.atomic():
+        begins = (
+            announce
+            and bool(reason)
+            and Run.objects.filter(pk=run.pk, paused_reason="").exists()
+        )
+        Run.objects.filter(pk=run.pk).update(**fields)
+        if begins:
+            run_paused.send(sender=Run, run=run, reason=reason)
 
 
 # --- the delivery loop -----------------------------------------------------------------------
@@ -310,6 +380,9 @@ class _Delivery:
         self.run_fault = ""
         self.probe = False
         self.resolve_earlier = earlier_failures_open(run)
+        self.hold_message = ""  # the last "held back" met (daily limit, error limit, …)
+        self.hold: Hold | None = None
+        self.offered = False
 
     def execute(self) -> float | None:
         with ThreadPoolExecutor(
@@ -321,12 +394,27 @@ class _Delivery:
                     raise RunStopped(self.run_fault)
                 if held is not None:
                     # The circuit is open: come back when it may close.
-                    Run.objects.filter(pk=self.run.pk).update(heartbeat_at=None)
+                    _paused(self.run, held, self.reason, announce=self.announce)
                     return held
                 if number < len(PHASES) and _unsettled(self.run, kinds):
                     # Relations waiting for a retry: their invoices must not go first.
-                    return _run_pause(self.run, kinds=kinds)
-        return _run_pause(self.run)
+                    return _run_pause(
+                        self.run, kinds=kinds, reason=self.reason, announce=self.announce
+                    )
+        return _run_pause(self.run, reason=self.reason, announce=self.announce)
+
+    @property
+    def reason(self) -> str | None:
+        """Why the run waits: the last hold met, "" when lines moved freely, None when
+        nothing was offered (the stored reason still holds)."""
+        if self.hold_message:
+            return self.hold_message
+        return "" if self.offered else None
+
+    @property
+    def announce(self) -> bool:
+        """The wait is the package's own long stop, which people should hear of."""
+        return self.hold in _ANNOUNCED_HOLDS
 
     def _phase(self, pool: ThreadPoolExecutor, kinds: tuple[str, ...]) -> float | None:
         """Offer the phase's due lines; answer the breaker's hold when it opened, else None.
@@ -436,13 +524,22 @@ class _Delivery:
         except Exception as exc:  # a bug in a connector must not leave the line delivering
             logger.exception("offering line %s failed", job.line_id)
             message = f"The portal could not offer this line ({type(exc).__name__}); support has been told."
+            if job.in_doubt:
+                message = f"{in_doubt_message(self.connector.label)} {message}"
             return Offered(
                 job=job,
-                status=LineStatus.FAILED,
+                # Perhaps booked already: "failed" would invite a second booking.
+                status=LineStatus.IN_DOUBT if job.in_doubt else LineStatus.FAILED,
                 message=message,
                 offers=1,
                 tries=[Try(timezone.now(), 0, DeliveryAttempt.Outcome.FAILED, message)],
             )
+        # A hold is the reason of the pause that follows (the lines held wait longest);
+        # answers that arrive after it (calls already in flight) do not undo it.
+        if result.hold is not None:
+            self.hold_message, self.hold = result.message, result.hold
+        elif result.tries:
+            self.offered = True
         if result.run_fault and not self.run_fault:
             self.run_fault = result.run_fault
             self.stop.set()  # the other threads send nothing more

@@ -16,19 +16,33 @@ Two things live here:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import random
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from functools import cache as memoize
 from typing import TYPE_CHECKING
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 
+from integrations.connectors.base import Connector
+from integrations.http import CallsHeld, Hold
+
 if TYPE_CHECKING:
-    from integrations.connectors.base import RateLimit
+    from collections.abc import Callable, Iterator
+
+    import httpx
+
+    from integrations.connectors.base import ErrorBudget, RateLimit
+    from integrations.http import Guard
+
+logger = logging.getLogger(__name__)
 
 # Pace at this share of a declared rate: evenly spaced calls at exactly the limit can
 # still land L+1 of them in one fixed window of the package.
@@ -46,12 +60,11 @@ STATE_TTL_SECONDS = 86_400
 FREE_RECHECK_SECONDS = 0.25
 
 
-class RateLimitWait(Exception):
+class RateLimitWait(CallsHeld):
     """The package's allowance is used up for longer than a worker should block."""
 
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"rate limit: wait {seconds:.1f} s")
-        self.seconds = seconds
+    def __init__(self, seconds: float, hold: Hold = Hold.RATE_LIMIT) -> None:
+        super().__init__(seconds, hold)
 
 
 @dataclass
@@ -284,7 +297,19 @@ class PackageLimiter:
         self._local = threading.local()
 
     def acquire(self) -> None:
-        """Block until one more call is allowed; raise RateLimitWait if that is far off."""
+        """Block until one more call is allowed; raise RateLimitWait if that is far off.
+
+        Without Redis nobody can know what the other workers sent: no call goes, and
+        the line waits ``LIMITER_SHARED_STATE_RETRY_SECONDS`` without losing an attempt
+        (it is not the line's fault, and the package was not asked).
+        """
+        try:
+            self._acquire()
+        except redis.RedisError as exc:
+            logger.warning("shared rate-limit state unavailable: %r", exc)
+            raise CallsHeld(settings.LIMITER_SHARED_STATE_RETRY_SECONDS, Hold.SHARED_STATE) from exc
+
+    def _acquire(self) -> None:
         if self._gate is not None:
             seq = self._gate.admits()
             if seq is not None:
@@ -300,15 +325,27 @@ class PackageLimiter:
             time.sleep(min(wait, MAX_NAP))
 
     def observe(self, remaining: int, reset_at: float) -> None:
-        self._pacer.observe(remaining, reset_at, getattr(self._local, "seq", 0))
+        # What the package reported is advice; without Redis the next acquire holds anyway.
+        with _soft("rate-limit report"):
+            self._pacer.observe(remaining, reset_at, getattr(self._local, "seq", 0))
         if self._gate is not None:
             self._gate.forget()
 
     def pause(self, seconds: float) -> None:
         """Nobody calls for ``seconds`` (the package answered 429 with Retry-After)."""
-        self._pacer.observe(0, time.time() + seconds, getattr(self._local, "seq", 0))
+        with _soft("rate-limit pause"):
+            self._pacer.observe(0, time.time() + seconds, getattr(self._local, "seq", 0))
         if self._gate is not None:
             self._gate.forget()
+
+
+@contextlib.contextmanager
+def _soft(what: str) -> Iterator[None]:
+    """Shared state that cannot be written is logged, never a line's failure."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        logger.warning("shared state unavailable (%s): %r", what, exc)
 
 
 def limiter_for(integration_id: int, rate: RateLimit | None) -> PackageLimiter:
@@ -342,6 +379,16 @@ class CircuitBreaker:
         self.cooloff = settings.CIRCUIT_COOLOFF_SECONDS
 
     def check(self) -> BreakerVerdict:
+        """Whether lines may go. Without the shared cache the breaker stays out of the
+        way: the rate limiter holds calls then anyway, and a breaker that cannot count
+        must not stop a run."""
+        try:
+            return self._check()
+        except redis.RedisError as exc:
+            logger.warning("circuit breaker state unavailable: %r", exc)
+            return BreakerVerdict(allowed=True)
+
+    def _check(self) -> BreakerVerdict:
         state = cache.get_many([self._open_until, self._since])
         open_until = state.get(self._open_until)
         if open_until is None:
@@ -360,12 +407,16 @@ class CircuitBreaker:
 
     def record(self, outcomes: list[bool]) -> None:
         """Feed the transient faults and successes of a batch, in the order they came."""
+        with _soft("circuit breaker"):
+            self._record(outcomes)
+
+    def _record(self, outcomes: list[bool]) -> None:
         if not outcomes:
             return
         if any(outcomes):
             trailing = len(outcomes) - 1 - max(i for i, ok in enumerate(outcomes) if ok)
             if trailing == 0:
-                self.reset(only_if_dirty=True)
+                self._reset(only_if_dirty=True)
                 return
             failures = trailing
             cache.delete_many([self._since, self._open_until, self._probe])
@@ -384,6 +435,251 @@ class CircuitBreaker:
             cache.delete(self._probe)
 
     def reset(self, *, only_if_dirty: bool = False) -> None:
+        with _soft("circuit breaker"):
+            self._reset(only_if_dirty=only_if_dirty)
+
+    def _reset(self, *, only_if_dirty: bool = False) -> None:
         if only_if_dirty and not cache.get(self._failures):
             return
         cache.delete_many([self._failures, self._open_until, self._since, self._probe])
+
+
+# --- the package's error limit, per endpoint -----------------------------------------
+
+# A call that got no answer (its worker died, the connection broke) stops counting as
+# "in flight" after this long: the client's own read timeout, and a little.
+IN_FLIGHT_TTL_SECONDS = 35.0
+# When errors plus calls in flight fill the budget, a caller looks again this soon.
+BUDGET_NAP = 0.2
+_BUDGET_REQUEST_KEY = "portal.error_budget"
+
+# Errors in the window plus calls in flight (each may become an error) stay under
+# ``stop_at``: answers {1, 0} (admitted), {0, seconds} (errors fill it: wait), or
+# {0, -1} (calls in flight fill it: look again shortly).
+_BUDGET_ADMIT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+local window = tonumber(ARGV[1])
+local stop_at = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[3]))
+local errors = redis.call('ZCARD', KEYS[1])
+if errors >= stop_at then
+  local oldest = redis.call('ZRANGE', KEYS[1], errors - stop_at, errors - stop_at, 'WITHSCORES')
+  return {0, tostring(tonumber(oldest[2]) + window - now)}
+end
+if errors + redis.call('ZCARD', KEYS[2]) >= stop_at then return {0, '-1'} end
+redis.call('ZADD', KEYS[2], now, ARGV[4])
+redis.call('EXPIRE', KEYS[1], math.ceil(window) + 1)
+redis.call('EXPIRE', KEYS[2], math.ceil(tonumber(ARGV[3])) + 1)
+return {1, '0'}
+"""
+
+_BUDGET_SETTLE = """
+redis.call('ZREM', KEYS[2], ARGV[1])
+if ARGV[2] == '1' then
+  local t = redis.call('TIME')
+  redis.call('ZADD', KEYS[1], tonumber(t[1]) + tonumber(t[2]) / 1e6, ARGV[1])
+  redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])) + 1)
+end
+return 1
+"""
+
+
+class _LocalBudget:
+    """Process-local error counts, for the embedded default (one worker process)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._errors: dict[str, list[float]] = {}
+        self._in_flight: dict[str, dict[str, float]] = {}
+
+    def admit(self, key: str, member: str, window: float, stop_at: int) -> float:
+        now = time.time()
+        with self._lock:
+            errors = [at for at in self._errors.get(key, []) if at > now - window]
+            self._errors[key] = errors
+            flying = {
+                m: at
+                for m, at in self._in_flight.get(key, {}).items()
+                if at > now - IN_FLIGHT_TTL_SECONDS
+            }
+            self._in_flight[key] = flying
+            if len(errors) >= stop_at:
+                return errors[len(errors) - stop_at] + window - now
+            if len(errors) + len(flying) >= stop_at:
+                return -1.0
+            flying[member] = now
+            return 0.0
+
+    def settle(self, key: str, member: str, error: bool) -> None:
+        with self._lock:
+            self._in_flight.get(key, {}).pop(member, None)
+            if error:
+                self._errors.setdefault(key, []).append(time.time())
+
+
+_local_budgets: dict[int, _LocalBudget] = {}
+
+
+class ErrorBudgetGuard:
+    """Counts a package's error answers per endpoint and stops before its block.
+
+    Exact Online blocks an endpoint for an hour past 10 errors (400/401/403/404) in an
+    hour. Errors in the sliding window plus the calls still in flight (each may become
+    one) are kept under ``stop_at``; when the errors alone reach it, calls to that
+    endpoint are held (``CallsHeld``, ``Hold.ERROR_LIMIT``) until the oldest leaves the
+    window. Shared by all workers through Redis sorted sets; process-local without it.
+    """
+
+    def __init__(
+        self,
+        integration_id: int,
+        budget: ErrorBudget,
+        endpoint_of: Callable[[str], str],
+    ) -> None:
+        self.prefix = f"portal:errors:{integration_id}:"
+        self.budget = budget
+        self.stop_at = settings.LIMITER_ERROR_STOP_AT or budget.stop_at
+        self.endpoint_of = endpoint_of
+        self._local = (
+            None
+            if settings.REDIS_URL
+            else _local_budgets.setdefault(integration_id, _LocalBudget())
+        )
+        if self._local is None:
+            client = _redis()
+            self._admit = client.register_script(_BUDGET_ADMIT)
+            self._settle = client.register_script(_BUDGET_SETTLE)
+
+    def _keys(self, endpoint: str) -> list[str]:
+        return [f"{self.prefix}{endpoint}", f"{self.prefix}{endpoint}:in-flight"]
+
+    def before(self, request: httpx.Request) -> None:
+        endpoint = self.endpoint_of(str(request.url))
+        member = uuid.uuid4().hex
+        deadline = time.monotonic() + settings.LIMITER_MAX_WAIT_SECONDS
+        while True:
+            try:
+                wait = self._try_admit(endpoint, member)
+            except redis.RedisError as exc:
+                logger.warning("error-limit state unavailable: %r", exc)
+                raise CallsHeld(
+                    settings.LIMITER_SHARED_STATE_RETRY_SECONDS, Hold.SHARED_STATE
+                ) from exc
+            if wait == 0:
+                request.extensions[_BUDGET_REQUEST_KEY] = (endpoint, member)
+                return
+            if wait > 0:
+                raise CallsHeld(wait, Hold.ERROR_LIMIT)
+            if time.monotonic() > deadline:
+                raise CallsHeld(BUDGET_NAP, Hold.ERROR_LIMIT)
+            time.sleep(BUDGET_NAP)  # others' calls in flight: their answers decide
+
+    def _try_admit(self, endpoint: str, member: str) -> float:
+        window, stop_at = self.budget.per_seconds, self.stop_at
+        if self._local is not None:
+            return self._local.admit(self._keys(endpoint)[0], member, window, stop_at)
+        admitted, wait = self._admit(
+            keys=self._keys(endpoint), args=[window, stop_at, IN_FLIGHT_TTL_SECONDS, member]
+        )
+        return 0.0 if int(admitted) else float(wait)
+
+    def after(self, response: httpx.Response) -> None:
+        admitted = response.request.extensions.pop(_BUDGET_REQUEST_KEY, None)
+        if admitted is None:
+            return
+        endpoint, member = admitted
+        error = response.status_code in self.budget.statuses
+        if error:
+            logger.info(
+                "error answer %s on %s counts against the error limit",
+                response.status_code,
+                endpoint,
+            )
+        with _soft("error limit"):
+            if self._local is not None:
+                self._local.settle(self._keys(endpoint)[0], member, error)
+            else:
+                self._settle(
+                    keys=self._keys(endpoint), args=[member, int(error), self.budget.per_seconds]
+                )
+
+
+# --- the package's daily cap ------------------------------------------------------------
+
+# How often a process reads the shared "day used up" mark (another worker may have set it).
+DAILY_RECHECK_SECONDS = 5.0
+_daily_marks: dict[int, tuple[float, float]] = {}  # integration → (reset epoch, read at)
+
+
+class DailyCapGuard:
+    """Holds every call once the package says the day's calls are used up, until its reset.
+
+    The package's headers (``Connector.daily_limit_state``) say how many calls are left
+    today and when the day resets. At 0 the mark goes to the shared cache, so every
+    worker holds (``Hold.DAILY_LIMIT``) until the reset, without spending attempts.
+    """
+
+    def __init__(
+        self,
+        integration_id: int,
+        daily_limit_state: Callable[[httpx.Response], tuple[int, float] | None],
+    ) -> None:
+        self.integration_id = integration_id
+        self.key = f"portal:daily:{integration_id}"
+        self.daily_limit_state = daily_limit_state
+
+    def before(self, request: httpx.Request) -> None:
+        now = time.time()
+        reset_at, read_at = _daily_marks.get(self.integration_id, (0.0, 0.0))
+        if time.monotonic() - read_at >= DAILY_RECHECK_SECONDS:
+            with _soft("daily limit"):
+                reset_at = max(reset_at, float(cache.get(self.key) or 0.0))
+                _daily_marks[self.integration_id] = (reset_at, time.monotonic())
+        if reset_at > now:
+            raise CallsHeld(reset_at - now + RESET_MARGIN, Hold.DAILY_LIMIT)
+
+    def after(self, response: httpx.Response) -> None:
+        state = self.daily_limit_state(response)
+        if state is None:
+            return
+        remaining, reset_at = state
+        if remaining > 0 or reset_at <= time.time():
+            return
+        logger.info("daily limit of integration %s used up until %s", self.integration_id, reset_at)
+        _daily_marks[self.integration_id] = (reset_at, time.monotonic())
+        with _soft("daily limit"):
+            cache.set(self.key, reset_at, timeout=max(1, int(reset_at - time.time()) + 60))
+
+
+def forget_local_state() -> None:
+    """Drop every process-local copy of shared state (tests start each from nothing)."""
+    _local_pacers.clear()
+    _free_gates.clear()
+    _local_budgets.clear()
+    _daily_marks.clear()
+
+
+def guards_for(
+    integration_id: int, connector_class: type[Connector], connector: Callable[[], Connector]
+) -> list[Guard]:
+    """The guards of an integration's client, for the limits its package declares.
+
+    ``connector`` answers the connector the client belongs to (built after the client):
+    it reads the package's headers and names the endpoints.
+    """
+    guards: list[Guard] = []
+    if connector_class.daily_limit_state is not Connector.daily_limit_state:
+        guards.append(
+            DailyCapGuard(integration_id, lambda response: connector().daily_limit_state(response))
+        )
+    if connector_class.error_budget is not None:
+        guards.append(
+            ErrorBudgetGuard(
+                integration_id,
+                connector_class.error_budget,
+                lambda url: connector().endpoint_of(url),
+            )
+        )
+    return guards

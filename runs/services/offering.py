@@ -12,15 +12,16 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from integrations.canonical import summarise, validate_record
 from integrations.connectors.base import DeliveryError, Fault, Result
+from integrations.http import CallsHeld, Hold
 from runs.models import DeliveryAttempt, LineStatus
-from runs.services.limits import RateLimitWait
 
 if TYPE_CHECKING:
     from integrations.connectors.base import Connector, Exchange
@@ -35,6 +36,7 @@ class RetryPolicy:
     backoff_base: float
     backoff_cap: float
     max_attempts: int  # after this many, a transient fault fails the line
+    retry_after_max: float  # the longest one 429's Retry-After is honoured
 
     @classmethod
     def from_settings(cls) -> RetryPolicy:
@@ -44,6 +46,7 @@ class RetryPolicy:
             backoff_base=settings.RUN_RETRY_BASE_SECONDS,
             backoff_cap=settings.RUN_RETRY_CAP_SECONDS,
             max_attempts=settings.RUN_MAX_ATTEMPTS,
+            retry_after_max=settings.RUN_RETRY_AFTER_MAX_SECONDS,
         )
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
@@ -73,9 +76,13 @@ class Offered:
     tries: list[Try] = field(default_factory=list)
     offers: int = 0  # calls that count as attempts (a refused login or a wait does not)
     retry_in: float | None = None
+    hold: Hold | None = None  # held back before sending (the line loses no attempt)
     run_fault: str = ""  # the run must stop: credentials refused, no access
     transient: bool = False  # ended on a package fault (feeds the circuit breaker)
-    in_doubt: bool = False  # ended not knowing whether the package booked it
+    # Not known whether the package booked it: no POST until a look-up answers
+    # "not there". Set from the claim and by a connection lost after sending; only a
+    # look-up that answered clears it.
+    in_doubt: bool = False
     detail: str = ""  # the last fault in short, e.g. "HTTP 503"
     reached_package: bool = False  # got any answer at all (success resets the breaker)
 
@@ -122,28 +129,40 @@ class Offerer:
         return result
 
     def _offer_with_retries(self, job: Job, record: dict[str, Any], result: Offered) -> None:
-        in_doubt = job.in_doubt
+        result.in_doubt = job.in_doubt
+        if result.in_doubt and not self._findable(job):
+            self._check_in_package(result)
+            return
         for quick in range(self.policy.quick_tries):
             if self.stop.is_set():
                 break
             started, clock = _now(), time.monotonic()
             try:
-                if in_doubt and self._reconcile(job, record, result, started, clock):
-                    return
+                if result.in_doubt:
+                    if self._reconcile(job, record, result, started, clock):
+                        return
+                    result.in_doubt = False  # the package answered "not there"
                 outcome = self.connector.deliver(
                     job.kind, record, idempotency_key=job.idempotency_key
                 )
-            except RateLimitWait as wait:
-                result.retry_in = wait.seconds
+            except CallsHeld as held:
+                result.retry_in, result.hold = held.seconds, held.hold
+                result.message = hold_message(held.hold, self.connector.label, held.seconds)
                 return
             except DeliveryError as err:
-                result.offers += 1
                 result.reached_package = result.reached_package or _answered(err)
+                if err.fault is Fault.IN_DOUBT:
+                    result.in_doubt = True
+                if result.in_doubt and err.fault is Fault.DATA:
+                    # Still in doubt, so the look-up was refused, not the record.
+                    self._check_in_package(result, err, started, clock)
+                    return
                 delay = self._fault(job, err, result, started, clock)
                 if delay is None:
                     return
-                in_doubt = err.fault is Fault.IN_DOUBT
-                result.in_doubt = in_doubt
+                if result.in_doubt and not self._findable(job):
+                    self._check_in_package(result)
+                    return
                 if delay > self.policy.quick_wait_max or quick == self.policy.quick_tries - 1:
                     result.retry_in = delay
                     return
@@ -156,10 +175,35 @@ class Offerer:
         if result.retry_in is None and result.tries:
             result.retry_in = self.policy.backoff(job.attempts)
 
+    def _findable(self, job: Job) -> bool:
+        return job.kind in type(self.connector).findable
+
+    def _check_in_package(
+        self,
+        result: Offered,
+        err: DeliveryError | None = None,
+        started: datetime | None = None,
+        clock: float | None = None,
+    ) -> None:
+        """Perhaps booked, and no look-up can tell: a person checks in the package."""
+        label = self.connector.label
+        result.status = LineStatus.IN_DOUBT
+        result.message = in_doubt_message(label)
+        if err is not None:
+            result.message += f" {label} answered the look-up: {err.message}"
+        exchanges = _exchanges(err.exchanges) if err is not None else []
+        ms = _ms(clock) if clock is not None else 0
+        result.tries.append(
+            Try(started or _now(), ms, DeliveryAttempt.Outcome.IN_DOUBT, result.message, exchanges)
+        )
+
     def _reconcile(
         self, job: Job, record: dict[str, Any], result: Offered, started: datetime, clock: float
     ) -> bool:
-        """An earlier offer may have been booked: True when the package has the record."""
+        """An earlier offer may have been booked: True when the package has the record.
+
+        Raises the look-up's DeliveryError: a look-up that failed leaves the line in doubt.
+        """
         found = self.connector.find_existing(job.kind, record)
         if not found:
             return False
@@ -204,6 +248,10 @@ class Offerer:
     ) -> float | None:
         """Record a fault; answer how long to wait before the next try, or None if final."""
         exchanges = _exchanges(err.exchanges)
+        status = _status_of(err)
+        # A 429 means "not now", and a refused login was no offer: neither spends an attempt.
+        if err.fault is not Fault.RUN and status != 429:
+            result.offers += 1
         if err.fault is Fault.DATA:
             result.status, result.message, result.field_errors = (
                 LineStatus.FAILED,
@@ -215,7 +263,6 @@ class Offerer:
             )
             return None
         if err.fault is Fault.RUN:
-            result.offers -= 1  # nothing was offered: the login was refused
             result.run_fault = err.message
             result.tries.append(
                 Try(started, _ms(clock), DeliveryAttempt.Outcome.FAILED, err.message, exchanges)
@@ -229,13 +276,37 @@ class Offerer:
         result.tries.append(Try(started, _ms(clock), outcome, err.message, exchanges))
         result.transient = True
         result.message = err.message
-        status = _status_of(err)
         result.detail = f"HTTP {status}" if status else err.message.rstrip(".")
         if status == 429:
-            # Everyone holds off, not just this thread.
-            self.limiter.pause(err.retry_after or 1.0)
+            # Everyone holds off, not just this thread, as long as the package says,
+            # but never longer than RUN_RETRY_AFTER_MAX_SECONDS for one answer.
+            wait = min(err.retry_after or 1.0, self.policy.retry_after_max)
+            self.limiter.pause(wait)
             result.transient = False  # slow down, not down: the breaker stays out of it
+            return wait
         return self.policy.backoff(job.attempts + result.offers - 1, err.retry_after)
+
+
+def in_doubt_message(label: str) -> str:
+    return (
+        f"In doubt — check in {label}: an earlier offer may have booked it, and {label} "
+        "could not be asked. Mark it as booked (with its id there) or offer it again."
+    )
+
+
+_HOLD_MESSAGES = {
+    Hold.RATE_LIMIT: "Waiting for {label}'s rate limit; goes at {at}.",
+    Hold.DAILY_LIMIT: "{label}'s daily limit is used up; continues after {at}.",
+    Hold.ERROR_LIMIT: "Waiting for {label}'s error limit; goes at {at}.",
+    Hold.SHARED_STATE: "Shared state unavailable (Redis); goes on when it is back, from {at}.",
+    Hold.RENEWAL: "Waiting until {label} allows a new access token; goes at {at}.",
+}
+
+
+def hold_message(hold: Hold, label: str, seconds: float) -> str:
+    """Why a line (and its run) waits, with the time it goes: shown on the screens."""
+    at = timezone.localtime(timezone.now() + timedelta(seconds=seconds))
+    return _HOLD_MESSAGES[hold].format(label=label, at=at.strftime("%Y-%m-%d %H:%M:%S %Z"))
 
 
 def _status_of(err: DeliveryError) -> int | None:

@@ -31,12 +31,21 @@ _LINE_FIELDS = [
     "attempts",
     "lease_until",
     "next_attempt_at",
+    "in_doubt",
     "finished_at",
 ]
 
 
 def unavailable_message(label: str, detail: str) -> str:
     return f"{label} was unavailable ({detail}); the data was not refused. Re-offer it later."
+
+
+def out_of_tries_in_doubt_message(label: str, detail: str) -> str:
+    return (
+        f"In doubt — check in {label}: an earlier offer may have booked it, and {label} "
+        f"could not be asked ({detail}) before the tries ran out. Mark it as booked (with "
+        "its id there) or offer it again."
+    )
 
 
 def results_record(
@@ -90,6 +99,7 @@ def results_record(
             succeeded=F("succeeded") + counts[LineStatus.SUCCEEDED],
             failed=F("failed") + counts[LineStatus.FAILED],
             skipped=F("skipped") + counts[LineStatus.SKIPPED],
+            in_doubt=F("in_doubt") + counts[LineStatus.IN_DOUBT],
             heartbeat_at=now,
         )
         if lease_ids:
@@ -166,7 +176,12 @@ def _attempts_insert(attempts: list[dict[str, Any]]) -> None:
 
 
 def _line_from(result: Offered, policy: RetryPolicy, label: str, now: datetime) -> dict[str, Any]:
-    """The line's ``_LINE_FIELDS`` (and ``id``) after this outcome."""
+    """The line's ``_LINE_FIELDS`` (and ``id``) after this outcome.
+
+    A line that goes back to ``pending`` keeps its doubt (``in_doubt``): the next claim
+    looks it up before anything is posted. Out of tries while in doubt, it ends
+    ``in_doubt`` (a person checks), never ``failed``: it may be booked.
+    """
     job = result.job
     attempts = job.attempts - 1 + result.offers
     line = {
@@ -178,21 +193,22 @@ def _line_from(result: Offered, policy: RetryPolicy, label: str, now: datetime) 
         "attempts": attempts,
         "lease_until": None,
         "next_attempt_at": None,
+        "in_doubt": result.status is None and result.in_doubt,
         "finished_at": now if result.status else None,
     }
-    if result.status is None and result.retry_in is not None and result.offers:
-        if attempts >= policy.max_attempts:
-            line["status"], line["finished_at"] = LineStatus.FAILED, now
-            line["message"] = unavailable_message(label, result.detail or result.message)
-        elif result.in_doubt:
-            # Stays delivering: when this lease runs out, the next claim sees it in doubt
-            # and looks the record up before offering it again.
-            line["status"] = LineStatus.DELIVERING
-            line["lease_until"] = now + timedelta(seconds=result.retry_in)
+    if result.status is not None or result.retry_in is None:
+        return line
+    if result.offers and attempts >= policy.max_attempts:
+        detail = result.detail or result.message
+        line["in_doubt"], line["finished_at"] = False, now
+        if result.in_doubt:
+            line["status"] = LineStatus.IN_DOUBT
+            line["message"] = out_of_tries_in_doubt_message(label, detail)
         else:
-            line["next_attempt_at"] = now + timedelta(seconds=result.retry_in)
-    elif result.status is None and result.retry_in is not None:
-        # Held back by the rate limit before anything was sent.
+            line["status"] = LineStatus.FAILED
+            line["message"] = unavailable_message(label, detail)
+    else:
+        # A fault to retry, or held back before anything was sent (no attempt counted).
         line["next_attempt_at"] = now + timedelta(seconds=result.retry_in)
     return line
 

@@ -17,16 +17,18 @@ from django_htmx.http import HttpResponseClientRedirect
 from portal.models import Membership, Role
 from portal.tenancy import company_view
 from runs.forms import path_label, record_form, record_from_post
-from runs.models import RunLine
+from runs.models import LineStatus, RunLine
 from runs.reasons import known_messages_of
 from runs.selectors import line_history
 from runs.services.corrections import (
+    CorrectionError,
     CorrectionInvalid,
     LineNotOpen,
     StaleEdit,
     flatten,
     line_correct,
 )
+from runs.services.in_doubt import line_mark_booked, line_offer_again
 from runs.views.assign import company_members
 from runs.views.requests import HtmxHttpRequest, authenticated
 
@@ -116,6 +118,7 @@ def _form_context(
         ),
         "reoffer": line.reoffer if reoffer is None else reoffer,
         "editable": membership.allows(Role.EDITOR) and line.is_open_failure,
+        "decidable": membership.allows(Role.EDITOR) and line.status == LineStatus.IN_DOUBT,
         "form_error": form_error,
     }
 
@@ -190,10 +193,31 @@ def _save(request: HtmxHttpRequest, membership: Membership, line: RunLine) -> Ht
     return redirect(url)
 
 
+def _decide(request: HtmxHttpRequest, membership: Membership, line: RunLine) -> HttpResponse:
+    """A person's decision on a line in doubt: booked after all, or offer it again."""
+    if not membership.allows(Role.EDITOR):
+        raise PermissionDenied
+    user = authenticated(request)
+    try:
+        if request.POST["decision"] == "mark_booked":
+            line_mark_booked(line=line, user=user, external_id=request.POST.get("external_id", ""))
+            text = _("Line %(identifier)s marked as booked.")
+        else:
+            line_offer_again(line=line, user=user)
+            text = _("Line %(identifier)s will be offered again.")
+    except CorrectionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, text % {"identifier": line.identifier})
+    return redirect(request.path)
+
+
 @require_http_methods(["GET", "POST"])
 @company_view(Role.VIEWER)
 def line_detail(request: HtmxHttpRequest, membership: Membership, line_id: int) -> HttpResponse:
     line = _get_line(membership, line_id)
     if request.method == "POST":
+        if request.POST.get("decision") in ("mark_booked", "offer_again"):
+            return _decide(request, membership, line)
         return _save(request, membership, line)
     return _render_form(request, membership, line)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -219,6 +220,41 @@ def test_a_stopped_run_is_mailed_at_once_to_editors_and_consultants(
     message = smtp.to("c@example.com")[0]
     assert message["Subject"] == "Run #1 of Accounting link stopped — Bakkerij De Vries BV"
     assert "Multivers Online refused the login" in part(message, "plain")
+
+
+def test_a_run_waiting_for_the_packages_daily_limit_is_mailed_once(
+    connected, multivers, smtp, people, settings, monkeypatch
+):
+    from integrations.connectors.multivers.connector import MultiversConnector
+    from notifications.sending import mail_send
+    from runs.services.delivery import run_execute
+
+    settings.MAIL_DIGEST_WINDOW_SECONDS = 1800  # run faults do not wait for a window
+    reset_at = time.time() + 3600
+    answers = []
+
+    def daily_limit_state(self, response):
+        answers.append(response.status_code)
+        return (0, reset_at) if len(answers) >= 2 else (5, reset_at)
+
+    monkeypatch.setattr(MultiversConnector, "daily_limit_state", daily_limit_state)
+    lines = [
+        NewLine(kind="customer", identifier=identifier_of("customer", data), payload=data)
+        for data in (example_record("customer", n) for n in range(20))
+    ]
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=lines)
+    run_execute(run_id=run.pk)
+    run_execute(run_id=run.pk)  # the same wait again: nobody is told twice
+    for mail in Mail.objects.all():
+        mail_send(mail_id=mail.pk)
+
+    run.refresh_from_db()
+    assert run.status == "running" and run.paused_reason
+    assert sorted(m["To"] for m in smtp.messages) == ["c@example.com", "e@example.com"]
+    message = smtp.to("c@example.com")[0]
+    assert message["Subject"] == "Run #1 of Accounting link is waiting — Bakkerij De Vries BV"
+    text = part(message, "plain")
+    assert "daily limit is used up" in text and "goes on by itself" in text
 
 
 def test_a_mail_server_that_is_down_does_not_hold_up_the_run(

@@ -35,13 +35,14 @@ def fast_engine(settings):
 def shared_state(transactional_db):
     """No rate-limit or breaker state left by another test."""
     cache.clear()
-    limits._local_pacers.clear()
+    limits.forget_local_state()
     if settings.REDIS_URL:
         client = limits._redis()
-        for key in client.scan_iter("portal:ratelimit:*"):
-            client.delete(key)
+        for pattern in ("portal:ratelimit:*", "portal:errors:*"):
+            for key in client.scan_iter(pattern):
+                client.delete(key)
     yield
-    limits._local_pacers.clear()
+    limits.forget_local_state()
 
 
 @pytest.fixture

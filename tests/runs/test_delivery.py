@@ -267,3 +267,129 @@ def test_it_refuses_to_execute_for_a_disabled_integration(connected, multivers, 
     assert run.status == RunStatus.FAILED
     assert "disabled" in run.error
     assert multivers.ledger() == []
+
+
+# --- in doubt: only a look-up that answers clears it -------------------------------------
+
+
+def posts_per_key(sim) -> Counter:
+    """Every create the package saw per record: bookings plus refused duplicates.
+
+    With ``accept_duplicates`` the package books a second copy (real Exact does);
+    either way a count above one is a POST of a record that was already booked.
+    """
+    keys = booked_keys(sim)
+    keys.update((b["entity"], b["key"]) for b in sim.refused_duplicates())
+    return keys
+
+
+def test_a_failing_look_up_keeps_the_line_in_doubt_and_nothing_is_posted_twice(
+    connected, multivers, eager
+):
+    multivers.set_faults(
+        drop_after_book_rate=0.3, get_error_rate=0.5, accept_duplicates=True, seed=9
+    )
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=batch(15, 15))
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FINISHED
+    assert max(posts_per_key(multivers).values()) == 1
+    assert not run.lines.filter(status=LineStatus.FAILED).exists()
+    # Lines whose look-ups never answered are in doubt, not failed; all others booked.
+    assert run.succeeded + run.in_doubt == 30
+    assert DeliveryAttempt.objects.filter(outcome=DeliveryAttempt.Outcome.IN_DOUBT).exists()
+
+
+def test_a_line_out_of_tries_while_in_doubt_ends_in_doubt_not_failed(
+    connected, multivers, eager, settings
+):
+    settings.RUN_MAX_ATTEMPTS = 3
+    settings.CIRCUIT_FAILURES = 1000
+    multivers.set_faults(drop_after_book_rate=1.0, get_error_rate=1.0, accept_duplicates=True)
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=batch(1, 0))
+
+    doubtful = run.lines.get()
+    assert doubtful.status == LineStatus.IN_DOUBT
+    assert doubtful.message.startswith("In doubt — check in Multivers Online")
+    assert "before the tries ran out" in doubtful.message
+    assert sum(posts_per_key(multivers).values()) == 1
+    run.refresh_from_db()
+    assert run.status == RunStatus.FINISHED and (run.in_doubt, run.failed) == (1, 0)
+
+
+def test_a_429_is_not_now_and_spends_no_attempt(connected, multivers, eager, settings):
+    settings.RUN_MAX_ATTEMPTS = 1
+    multivers.set_faults(burst_429=4)
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=batch(3, 0))
+
+    run.refresh_from_db()
+    assert (run.succeeded, run.failed) == (3, 0)
+    assert multivers.stats()["sent_429"] >= 4
+
+
+def test_a_kind_without_a_documented_look_up_waits_for_a_person(
+    connected, multivers, eager, monkeypatch, editor
+):
+    from integrations.connectors.multivers.connector import MultiversConnector
+    from runs.services.in_doubt import line_mark_booked, line_offer_again
+
+    monkeypatch.setattr(MultiversConnector, "findable", frozenset({"customer", "supplier"}))
+    multivers.set_faults(drop_after_book_rate=1.0, accept_duplicates=True)
+    entries = [line("journal_entry", example_record("journal_entry", n)) for n in range(2)]
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=entries)
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FINISHED and run.in_doubt == 2
+    first, second = run.lines.order_by("position")
+    assert first.status == second.status == LineStatus.IN_DOUBT
+    assert first.message.startswith("In doubt — check in Multivers Online")
+    assert len(multivers.ledger()) == 2  # booked once each, never posted again
+
+    line_mark_booked(line=first, user=editor, external_id=" 4711 ")
+    assert (first.status, first.external_id) == (LineStatus.SUCCEEDED, "4711")
+    edit = first.edits.get()
+    assert (edit.action, edit.new_value, edit.user) == ("mark_booked", "4711", editor)
+
+    multivers.set_faults(drop_after_book_rate=0.0)
+    tries_before = second.delivery_attempts.count()
+    line_offer_again(line=second, user=editor)
+    second.refresh_from_db()
+    run.refresh_from_db()
+    assert second.edits.get().action == "offer_again"
+    # The run was reopened and offered it once more (the person said it was not there;
+    # the package books it, or answers it has it already).
+    assert second.delivery_attempts.count() == tries_before + 1
+    assert second.status in (LineStatus.SUCCEEDED, LineStatus.SKIPPED)
+    assert (run.status, run.in_doubt, run.failed) == (RunStatus.FINISHED, 0, 0)
+
+
+def test_unreachable_shared_state_holds_lines_without_failing_them(
+    connected, multivers, eager, settings
+):
+    from portal.celery import app
+    from runs.services import limits
+
+    app.conf.task_always_eager = False
+    settings.REDIS_URL = "redis://127.0.0.1:16419/0"  # nothing listens there
+    limits._redis.cache_clear()
+    before = multivers.stats()["requests"]
+    try:
+        run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=batch(3, 0))
+        run_execute(run_id=run.pk)
+    finally:
+        settings.REDIS_URL = ""
+        limits._redis.cache_clear()
+        limits._local_pacers.clear()
+        limits._free_gates.clear()
+        app.conf.task_always_eager = True
+
+    run.refresh_from_db()
+    assert multivers.stats()["requests"] == before
+    assert not run.lines.exclude(status=LineStatus.PENDING).exists()
+    assert all(line.attempts == 0 for line in run.lines.all())
+    assert run.paused_reason.startswith("Shared state unavailable")
+    assert runs_sweep() == 0  # it waits for its own wake-up, not re-queued every sweep
+
+    run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.succeeded, run.paused_reason) == (RunStatus.FINISHED, 3, "")

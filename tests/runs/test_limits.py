@@ -6,8 +6,15 @@ import time
 
 import pytest
 
+from integrations.canonical import identifier_of
+from integrations.connectors.base import ErrorBudget
+from integrations.connectors.multivers.connector import MultiversConnector
+from runs.models import DeliveryAttempt, LineStatus, RunLine, RunStatus, Trigger
 from runs.services import limits
+from runs.services.delivery import run_execute
 from runs.services.limits import FREE_RECHECK_SECONDS, RateLimitWait, limiter_for
+from runs.services.runs import NewLine, run_create
+from tests.runs.conftest import record as example_record
 
 pytestmark = pytest.mark.usefixtures("shared_state")
 
@@ -80,3 +87,104 @@ def test_when_the_pause_is_over_calls_go_free_again(integration_id, admits):
         limiter.acquire()
 
     assert len(admits) == count
+
+
+# --- the package's error limit and daily cap, as the engine keeps them -------------------
+
+
+def _error_times(run) -> list[float]:
+    """When each of the package's 400 answers of the run came, from the stored attempts."""
+    times = []
+    for attempt in DeliveryAttempt.objects.filter(line__run=run):
+        for exchange in attempt.exchanges:
+            if exchange.get("status") == 400:
+                times.append(float(exchange["started_at"]))
+    return sorted(times)
+
+
+def test_the_error_budget_holds_an_endpoint_before_the_package_would_block_it(
+    connected, multivers, eager, monkeypatch
+):
+    # Multivers declares no error limit; give it Exact's kind, shortened to seconds.
+    budget = ErrorBudget(limit=4, per_seconds=2.0, statuses=frozenset({400}), stop_at=3)
+    monkeypatch.setattr(MultiversConnector, "error_budget", budget)
+    bad = []
+    for n in range(6):
+        customer = example_record("customer", n)
+        del customer["short_name"]
+        bad.append(
+            NewLine(
+                kind="customer", identifier=identifier_of("customer", customer), payload=customer
+            )
+        )
+    good = [
+        NewLine(kind="customer", identifier=identifier_of("customer", data), payload=data)
+        for data in (example_record("customer", n) for n in range(6, 10))
+    ]
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=bad + good)
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FINISHED
+    assert (run.succeeded, run.failed) == (4, 6)
+    errors = _error_times(run)
+    assert len(errors) == 6
+    # Never more than stop_at errors in any window: the package's limit is never reached.
+    for i, start in enumerate(errors):
+        assert sum(1 for at in errors[i:] if at < start + budget.per_seconds) <= budget.stop_at
+    held = [
+        a.message
+        for a in DeliveryAttempt.objects.filter(line__run=run)
+        if "error limit" in a.message
+    ]
+    assert not held  # a hold is no attempt
+    assert RunLine.objects.filter(run=run, status=LineStatus.FAILED, attempts=1).count() == 6
+
+
+def test_a_used_up_day_pauses_the_run_with_its_reason_and_costs_no_attempt(
+    connected, multivers, monkeypatch
+):
+    reset_at = time.time() + 3600
+    headers_seen = []
+
+    def daily_limit_state(self, response):
+        headers_seen.append(response.status_code)
+        return (0, reset_at) if len(headers_seen) >= 2 else (5, reset_at)
+
+    monkeypatch.setattr(MultiversConnector, "daily_limit_state", daily_limit_state)
+    lines = [
+        NewLine(kind="customer", identifier=identifier_of("customer", data), payload=data)
+        for data in (example_record("customer", n) for n in range(20))
+    ]
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=lines)
+    run_execute(run_id=run.pk)
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING and run.failed == 0
+    assert run.paused_reason.startswith(
+        "Multivers Online's daily limit is used up; continues after"
+    )
+    assert run.paused_until is not None and run.paused_until.timestamp() >= reset_at
+    waiting = run.lines.filter(status=LineStatus.PENDING)
+    assert waiting.exists() and all(line.attempts == 0 for line in waiting)
+    assert len(multivers.ledger()) < 20
+
+
+def test_tokens_are_renewed_no_more_often_than_the_package_allows(
+    connected, multivers, eager, monkeypatch, fast_engine
+):
+    # Exact allows a new token every 570 s of its 600; here 2 s of 3, at 8 threads.
+    monkeypatch.setattr(MultiversConnector, "token_min_interval", 2.0)
+    multivers.set_faults(token_ttl=3, latency_ms=100)
+    lines = [
+        NewLine(kind="customer", identifier=identifier_of("customer", data), payload=data)
+        for data in (example_record("customer", n) for n in range(240))
+    ]
+    started = time.monotonic()
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=lines)
+    elapsed = time.monotonic() - started
+
+    run.refresh_from_db()
+    assert (run.status, run.succeeded, run.failed) == (RunStatus.FINISHED, 240, 0)
+    token_calls = multivers.stats()["token_calls"]
+    assert elapsed > 2.5  # long enough for the interval to matter
+    assert 1 <= token_calls <= elapsed / 2.0 + 1

@@ -151,3 +151,43 @@ def test_refused_credentials_stop_the_run_and_resume_books_the_rest_once(
     run = wait_for(run, lambda r: r.status == RunStatus.FINISHED, timeout=90, worker=worker)
     assert run.succeeded == 400
     assert_booked_once(multivers, run)
+
+
+def posts_per_key(sim) -> Counter:
+    """Creates the package saw per record: its bookings and the duplicates it refused.
+
+    The simulator runs with ``accept_duplicates`` (real Exact books a ``YourRef``
+    twice): then a second POST is a second booking; until the simulators honour the
+    knob it is a refused duplicate. Either way a count above one is a POST of a record
+    that was already booked, which only our engine may prevent.
+    """
+    keys = Counter((b["entity"], b["key"]) for b in sim.ledger() if not b.get("update"))
+    keys.update((b["entity"], b["key"]) for b in sim.refused_duplicates())
+    return keys
+
+
+def test_drops_5xx_and_429s_on_2000_lines_post_no_record_twice(
+    worker_factory, integration, multivers
+):
+    connected = connect(integration, multivers)
+    multivers.set_faults(
+        drop_after_book_rate=0.2,
+        error_rate=0.2,
+        burst_429=20,
+        accept_duplicates=True,
+        seed=13,
+    )
+    worker = worker_factory("prefork")
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=lines(1000, 1000))
+
+    run = wait_for(run, lambda r: r.status == RunStatus.FINISHED, timeout=220, worker=worker)
+    # No line the package booked is shown failed. A line whose look-ups kept failing
+    # (20 % 5xx on every GET) until its tries ran out is "in doubt", never failed.
+    assert run.failed == 0, list(run.lines.filter(status=LineStatus.FAILED).values("message"))
+    assert run.succeeded + run.in_doubt == 2000
+    posts = posts_per_key(multivers)
+    assert max(posts.values()) == 1, [key for key, n in posts.items() if n > 1][:10]
+    booked = {key for _, key in posts}
+    unbooked = run.lines.exclude(identifier__in=booked)
+    assert not unbooked.exists(), list(unbooked.values("identifier", "status", "message"))
+    assert run.lines.filter(message__startswith="Found in").exists()

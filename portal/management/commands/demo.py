@@ -4,6 +4,10 @@ Each child (simulators, Celery worker with beat, web server) starts in a session
 own, so Ctrl-C reaches only this supervisor, which then stops each child's whole
 process group in order (TERM, then KILL after a grace period). Children also get
 PR_SET_PDEATHSIG, so even a supervisor killed with SIGKILL leaves no orphan behind.
+
+Once the demo is up, a child that exits is started again (as ``restart: unless-stopped``
+or systemd's ``Restart=on-failure`` would in production), unless it keeps dying:
+``MAX_RESTARTS`` within ``RESTART_WINDOW_SECONDS`` stops the demo with its log.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,11 +32,14 @@ from django.db import connections
 
 from integrations.models import Integration
 from notifications.backends import mail_destination
+from portal.management.commands.seed_demo import COMPANIES
 
 HOST, PORT = "127.0.0.1", 8000
 STOP_GRACE_SECONDS = 10
 START_TIMEOUT_SECONDS = 60
 PR_SET_PDEATHSIG = 1
+MAX_RESTARTS = 5
+RESTART_WINDOW_SECONDS = 60.0
 
 
 class Stop(Exception):
@@ -44,6 +51,8 @@ class Child:
     name: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    command: list[str]
+    restarts: list[float] = field(default_factory=list)  # monotonic times
 
 
 def _die_with_parent() -> None:
@@ -118,28 +127,36 @@ class Command(BaseCommand):
 
     def _spawn(self, name: str, command: list[str]) -> None:
         log_path = self.log_dir / f"{name}.log"
-        log: IO[bytes] = log_path.open("ab")
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            command,
-            cwd=settings.BASE_DIR,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,  # no threads run yet, so preexec_fn is safe
-        )
-        log.close()
-        self.children.append(Child(name, process, log_path))
+        process = _popen(command, log_path)
+        self.children.append(Child(name, process, log_path, command))
         self.stdout.write(f"Started {name} (pid {process.pid}), log in {log_path}")
 
     def _check_children(self) -> None:
+        """While starting: a child that exits means the demo cannot come up."""
         for child in self.children:
             code = child.process.poll()
             if code is not None:
-                tail = child.log_path.read_text(errors="replace").splitlines()[-20:]
+                raise CommandError(f"{child.name} stopped with exit code {code}:\n{_tail(child)}")
+
+    def _restart_dead_children(self) -> None:
+        """Once up: start a child that exited again, unless it keeps dying."""
+        for child in self.children:
+            code = child.process.poll()
+            if code is None:
+                continue
+            now = time.monotonic()
+            child.restarts = [at for at in child.restarts if now - at < RESTART_WINDOW_SECONDS]
+            if len(child.restarts) >= MAX_RESTARTS:
                 raise CommandError(
-                    f"{child.name} stopped with exit code {code}:\n" + "\n".join(tail)
+                    f"{child.name} stopped {MAX_RESTARTS} times within "
+                    f"{RESTART_WINDOW_SECONDS:.0f} s (exit code {code}):\n{_tail(child)}"
                 )
+            child.restarts.append(now)
+            child.process = _popen(child.command, child.log_path)
+            self.stderr.write(
+                f"{child.name} stopped with exit code {code}; started it again "
+                f"(pid {child.process.pid}), log in {child.log_path}"
+            )
 
     def _wait_for_port(self, url: str) -> None:
         parsed = httpx.URL(url)
@@ -168,18 +185,30 @@ class Command(BaseCommand):
         )
 
     def _send_batches(self) -> None:
+        """A fresh batch to each of the demo's own integrations; a refusal is reported.
+
+        Integrations someone added (in the admin, say: disabled, not connected) are
+        not the demo's to send to, and a batch one of ours refuses must not keep the
+        portal from coming up.
+        """
         if "erp_send" not in get_commands():
             self.stderr.write("erp_send is not available yet: no fresh runs were sent.")
             return
-        for pk in Integration.objects.order_by("pk").values_list("pk", flat=True):
-            call_command(
-                "erp_send", integration=pk, url=f"http://{HOST}:{PORT}", stdout=self.stdout
-            )
+        for integration in demo_integrations():
+            try:
+                call_command(
+                    "erp_send",
+                    integration=integration.pk,
+                    url=f"http://{HOST}:{PORT}",
+                    stdout=self.stdout,
+                )
+            except CommandError as exc:
+                self.stderr.write(f"No fresh batch for {integration}: {exc}")
         connections.close_all()
 
     def _wait(self) -> None:
         while True:
-            self._check_children()
+            self._restart_dead_children()
             time.sleep(0.5)
 
     def _stop_all(self) -> None:
@@ -197,6 +226,40 @@ class Command(BaseCommand):
             child.process.wait()
         if self.children:
             self.stdout.write("Stopped " + ", ".join(child.name for child in self.children) + ".")
+
+
+def demo_integrations() -> list[Integration]:
+    """The integrations ``seed_demo`` made and keeps, one per demo company."""
+    found = []
+    for demo in COMPANIES:
+        integration = (
+            Integration.objects.filter(company__slug=demo.slug, connector=demo.connector)
+            .order_by("pk")
+            .first()
+        )
+        if integration is not None:
+            found.append(integration)
+    return found
+
+
+def _popen(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    log: IO[bytes] = log_path.open("ab")
+    try:
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            command,
+            cwd=settings.BASE_DIR,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # no threads run yet, so preexec_fn is safe
+        )
+    finally:
+        log.close()
+
+
+def _tail(child: Child) -> str:
+    return "\n".join(child.log_path.read_text(errors="replace").splitlines()[-20:])
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:

@@ -1,0 +1,95 @@
+"""bin/demo's supervisor: it comes up whatever its database holds, and keeps children alive."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from integrations.models import Integration
+from portal.management.commands import demo
+from portal.models import Company
+
+
+@pytest.fixture
+def seeded(db) -> list[Integration]:
+    call_command("seed_demo", no_connect=True, stdout=io.StringIO())
+    return demo.demo_integrations()
+
+
+@pytest.fixture
+def refusing_portal(monkeypatch) -> Iterator[None]:
+    """An intake API that refuses every batch, as the portal does a disabled integration's."""
+
+    class Refuse(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(401)
+            self.end_headers()
+            self.wfile.write(b'{"detail": "Integration disabled"}')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(demo, "PORT", server.server_address[1])
+    yield
+    server.shutdown()
+
+
+def test_it_sends_only_to_its_own_integrations(seeded):
+    someone_elses = Integration.objects.create(
+        company=Company.objects.get(slug="de-vries"),
+        name="Added in the admin",
+        connector="exact",
+        base_url="http://127.0.0.1:9/api",
+        enabled=False,
+    )
+    again = demo.demo_integrations()
+    assert [i.connector for i in again] == ["multivers", "exact"]
+    assert someone_elses not in again
+    assert again == seeded
+
+
+def test_a_refused_batch_is_reported_and_the_demo_goes_on(seeded, refusing_portal):
+    command = demo.Command(stdout=io.StringIO(), stderr=io.StringIO())
+    command._send_batches()  # no CommandError: the portal still comes up
+
+    reported = command.stderr.getvalue()
+    assert reported.count("No fresh batch for") == len(seeded)
+    assert "The portal refused the batch (HTTP 401)" in reported
+
+
+def _child(tmp_path, code: int) -> demo.Child:
+    command = [sys.executable, "-c", f"raise SystemExit({code})"]
+    log = tmp_path / "child.log"
+    return demo.Child("worker", demo._popen(command, log), log, command)
+
+
+def test_a_child_that_dies_is_started_again(tmp_path):
+    command = demo.Command(stdout=io.StringIO(), stderr=io.StringIO())
+    command.children = [_child(tmp_path, 3)]
+    first = command.children[0].process
+    first.wait(10)
+
+    command._restart_dead_children()
+
+    assert command.children[0].process is not first
+    assert "worker stopped with exit code 3; started it again" in command.stderr.getvalue()
+
+
+def test_a_child_that_keeps_dying_stops_the_demo(tmp_path):
+    command = demo.Command(stdout=io.StringIO(), stderr=io.StringIO())
+    command.children = [_child(tmp_path, 3)]
+    with pytest.raises(CommandError, match="worker stopped 5 times within 60 s"):
+        for _ in range(demo.MAX_RESTARTS + 1):
+            command.children[0].process.wait(10)
+            command._restart_dead_children()
+            time.sleep(0.01)

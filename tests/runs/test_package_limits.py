@@ -1,0 +1,125 @@
+"""The packages' real limits, end to end: a real worker against the simulators' enforcement.
+
+They run against the simulators' enforcement (``state_dir``/``port``, Exact's error
+block, token cadence and daily cap, as docs/connectors.md describes them). Numbers are
+shortened where the issues allow: the hour of Exact's error window and its day are
+seconds here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+
+from integrations.canonical import identifier_of
+from integrations.simulators.testing import run_simulator
+from runs.models import LineStatus, RunStatus, Trigger
+from runs.services.runs import NewLine, run_create
+from tests.runs.conftest import connect, record
+from tests.runs.test_worker import lines, wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.timeout(300)]
+
+EXACT_SETTINGS = {
+    "division": 123456,
+    "sales_journal": "70",
+    "purchase_journal": "60",
+    "general_journal": "90",
+}
+
+
+def _exact(integration, sim):
+    integration.connector = "exact"
+    integration.settings = EXACT_SETTINGS
+    integration.save()
+    return connect(integration, sim)
+
+
+def _sales_entries(count: int, bad: int) -> list[NewLine]:
+    """``count`` sales entries (and their customers), the last ``bad`` refused by Exact."""
+    made = []
+    for n in range(count):  # sales entry n names customer n
+        customer = record("customer", n, "exact")
+        made.append(NewLine("customer", identifier_of("customer", customer), customer))
+    for n, entry in enumerate(record("sales_invoice", n, "exact") for n in range(count)):
+        if n >= count - bad:
+            entry["lines"][0]["gl_account"] = "9999"  # "Not found: Account"
+        made.append(NewLine("sales_invoice", identifier_of("sales_invoice", entry), entry))
+    return made
+
+
+def test_a_package_down_for_a_minute_keeps_its_books_and_the_run_resumes(
+    worker_factory, integration, tmp_path
+):
+    state = tmp_path / "multivers-state"
+    with run_simulator("multivers", seed=7, state_dir=state) as sim:
+        port = sim.port
+        connected = connect(integration, sim)
+        sim.set_faults(latency_ms=10, accept_duplicates=True)
+        worker = worker_factory("prefork")
+        run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=lines(800))
+        wait_for(run, lambda r: r.succeeded >= 100, timeout=60, worker=worker, sweep=False)
+    time.sleep(60)  # the package is down; the run waits or stops resumable
+    run.refresh_from_db()
+    assert not run.lines.filter(status=LineStatus.FAILED).exists()
+    with run_simulator("multivers", seed=7, state_dir=state, port=port) as sim:
+        sim.set_faults(accept_duplicates=True)
+        if run.status == RunStatus.FAILED:
+            from runs.services.delivery import run_resume
+
+            run_resume(run=run)
+        run = wait_for(run, lambda r: r.status == RunStatus.FINISHED, timeout=180, worker=worker)
+        creates = Counter((b["entity"], b["key"]) for b in sim.ledger() if not b.get("update"))
+        assert max(creates.values()) == 1
+        assert (run.succeeded, run.failed) == (800, 0)
+
+
+def test_25_entries_of_which_15_are_bad_never_get_the_app_blocked(worker_factory, integration):
+    with run_simulator("exact", seed=7, error_limit=10, error_window_seconds=20) as sim:
+        connected = _exact(integration, sim)
+        worker = worker_factory("prefork")
+        batch = _sales_entries(25, bad=15)
+        run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=batch)
+
+        run = wait_for(run, lambda r: r.status == RunStatus.FINISHED, timeout=180, worker=worker)
+        entries = run.lines.filter(kind="sales_invoice")
+        assert entries.filter(status=LineStatus.SUCCEEDED).count() == 10
+        assert entries.filter(status=LineStatus.FAILED).count() == 15
+        assert sim.stats().get("blocked", 0) == 0
+        # 8 errors fill the engine's budget: the other bad entries were held until the
+        # (20 s) window let them go, each then offered once.
+        assert (run.finished_at - run.started_at).total_seconds() >= 19
+        assert set(entries.filter(status=LineStatus.FAILED).values_list("attempts", flat=True)) == {
+            1
+        }
+
+
+def test_several_workers_never_renew_a_token_sooner_than_exact_allows(worker_factory, integration):
+    with run_simulator("exact", seed=7, token_ttl=6, token_min_interval=4, latency_ms=20) as sim:
+        connected = _exact(integration, sim)
+        workers = [worker_factory("prefork") for _ in range(2)]
+        run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=lines(600))
+        started = time.monotonic()
+        run = wait_for(
+            run, lambda r: r.status == RunStatus.FINISHED, timeout=240, worker=workers[0]
+        )
+        elapsed = time.monotonic() - started
+        assert (run.succeeded, run.failed) == (600, 0)
+        assert sim.stats()["token_calls"] <= elapsed / 4 + 1
+
+
+def test_a_run_bigger_than_the_day_pauses_with_its_reason_and_completes_after_midnight(
+    worker_factory, integration
+):
+    # 6,000 lines against 5,000 calls a day, shortened: 600 lines, 500 calls, a 30 s day.
+    with run_simulator("exact", seed=7, rate_limit_per_day=500, day_seconds=30) as sim:
+        connected = _exact(integration, sim)
+        worker = worker_factory("prefork")
+        run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=lines(600))
+        run = wait_for(run, lambda r: bool(r.paused_reason), timeout=120, worker=worker)
+        assert "daily limit is used up; continues after" in run.paused_reason
+        assert not run.lines.filter(status=LineStatus.FAILED).exists()
+        run = wait_for(run, lambda r: r.status == RunStatus.FINISHED, timeout=180, worker=worker)
+        assert (run.succeeded, run.failed) == (600, 0)
