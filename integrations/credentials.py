@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from integrations.connectors.base import Connector, DeliveryError, Fault, TokenSet
+from integrations.connectors.base import Connector, DeliveryError, Fault, RateLimit, TokenSet
 from integrations.http import CallsHeld, Hold, build_client
 from integrations.models import Integration
 
@@ -115,6 +117,26 @@ class _ThreadConnection:
             connection.close()
 
 
+@dataclass(frozen=True)
+class PackageLimits:
+    """The limits the engine keeps for a package: its connector's, unless
+    ``settings.CONNECTOR_LIMITS`` shortens them (tests against a shortened simulator)."""
+
+    rate_limit: RateLimit | None
+    token_min_interval: float
+
+    @classmethod
+    def of(cls, connector_class: type[Connector]) -> PackageLimits:
+        changed = settings.CONNECTOR_LIMITS.get(connector_class.key, {})
+        rate = changed.get("rate_limit", connector_class.rate_limit)
+        return cls(
+            rate_limit=RateLimit(*rate) if isinstance(rate, tuple | list) else rate,
+            token_min_interval=float(
+                changed.get("token_min_interval", connector_class.token_min_interval)
+            ),
+        )
+
+
 def connector_for(
     integration: Integration,
     *,
@@ -132,7 +154,7 @@ def connector_for(
 
     connector_class = integration.connector_class
     if limiter is None:
-        limiter = limiter_for(integration.pk, connector_class.rate_limit)
+        limiter = limiter_for(integration.pk, PackageLimits.of(connector_class).rate_limit)
     built: list[Connector] = []
     client = build_client(
         base_url=integration.base_url,
@@ -146,7 +168,7 @@ def connector_for(
         base_url=integration.base_url,
         settings=integration.settings,
         credentials=IntegrationCredentialStore(
-            integration.pk, min_interval=connector_class.token_min_interval
+            integration.pk, min_interval=PackageLimits.of(connector_class).token_min_interval
         ),
         client=client,
     )

@@ -343,6 +343,12 @@ CIRCUIT_FAILURES = env_int("CIRCUIT_FAILURES", 10, minimum=1)
 CIRCUIT_COOLOFF_SECONDS = env_float("CIRCUIT_COOLOFF_SECONDS", 30.0)
 # The package down this long: stop the run (resumable) instead of waiting on.
 CIRCUIT_RUN_STOP_SECONDS = env_float("CIRCUIT_RUN_STOP_SECONDS", 600.0)
+# A package's limits as the engine keeps them (rate, token cadence, error budget) come
+# from its connector class, from the package's documentation. Only tests and benchmarks
+# against a simulator whose limits are shortened change them here, per connector key:
+# {"exact": {"rate_limit": (600, 60), "token_min_interval": 4}}. Never set in production.
+CONNECTOR_LIMITS: dict[str, dict[str, object]] = {}
+
 # Longest a worker blocks for the shared rate limit before it re-queues the run.
 LIMITER_MAX_WAIT_SECONDS = env_float("LIMITER_MAX_WAIT_SECONDS", 30.0)
 # Stop offering to an endpoint once this many of the package's error answers are in its

@@ -31,7 +31,7 @@ from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from integrations.connectors.base import OnExisting
-from integrations.credentials import connector_for
+from integrations.credentials import PackageLimits, connector_for
 from integrations.http import Hold
 from integrations.models import Integration
 from runs.models import DeliveryAttempt, LineStatus, Run, RunLine, RunStatus
@@ -353,9 +353,7 @@ def _paused(run: Run, pause: float, reason: str | None, *, announce: bool = Fals
         fields["paused_reason"] = reason
     with transaction.atomic():
         begins = (
-            announce
-            and bool(reason)
-            and Run.objects.filter(pk=run.pk, paused_reason="").exists()
+            announce and bool(reason) and Run.objects.filter(pk=run.pk, paused_reason="").exists()
         )
         Run.objects.filter(pk=run.pk).update(**fields)
         if begins:
@@ -375,7 +373,7 @@ class _Delivery:
         self.policy = RetryPolicy.from_settings()
         self.breaker = CircuitBreaker(run.integration_id)
         self.stop = threading.Event()
-        self.limiter = limiter_for(run.integration_id, type(connector).rate_limit)
+        self.limiter = limiter_for(run.integration_id, PackageLimits.of(type(connector)).rate_limit)
         self.offerer = Offerer(connector, self.limiter, self.policy, self.stop)
         self.run_fault = ""
         self.probe = False

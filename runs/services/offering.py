@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from django.conf import settings
 from django.utils import timezone
 
@@ -249,8 +250,11 @@ class Offerer:
         """Record a fault; answer how long to wait before the next try, or None if final."""
         exchanges = _exchanges(err.exchanges)
         status = _status_of(err)
-        # A 429 means "not now", and a refused login was no offer: neither spends an attempt.
-        if err.fault is not Fault.RUN and status != 429:
+        # A 429 means "not now", a package that could not be reached at all got nothing,
+        # and a refused login was no offer: none of them spends an attempt. A package that
+        # stays unreachable opens the circuit breaker, which stops the run resumable after
+        # CIRCUIT_RUN_STOP_SECONDS; its lines never fail for it.
+        if err.fault is not Fault.RUN and status != 429 and not _unreached(err):
             result.offers += 1
         if err.fault is Fault.DATA:
             result.status, result.message, result.field_errors = (
@@ -311,6 +315,13 @@ def hold_message(hold: Hold, label: str, seconds: float) -> str:
 
 def _status_of(err: DeliveryError) -> int | None:
     return err.exchanges[-1].status if err.exchanges else None
+
+
+def _unreached(err: DeliveryError) -> bool:
+    """No connection to the package was made: nothing was sent, nothing can be booked."""
+    return err.fault is Fault.TRANSIENT and isinstance(
+        err.__cause__, httpx.ConnectError | httpx.ConnectTimeout
+    )
 
 
 def _answered(err: DeliveryError) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -192,8 +193,10 @@ def worker_factory(transactional_db, shared_state, fast_engine, tmp_path):
     }
     workers: list[Worker] = []
 
-    def start(pool: str = "prefork") -> Worker:
-        worker = Worker(env, tmp_path / f"worker-{len(workers)}.log", pool)
+    def start(pool: str = "prefork", connector_limits: dict | None = None) -> Worker:
+        """``connector_limits``: the engine's ``CONNECTOR_LIMITS`` in that worker."""
+        extra = {"WORKER_CONNECTOR_LIMITS": json.dumps(connector_limits or {})}
+        worker = Worker({**env, **extra}, tmp_path / f"worker-{len(workers)}.log", pool)
         worker.start()
         workers.append(worker)
         return worker

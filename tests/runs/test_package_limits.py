@@ -108,7 +108,10 @@ def test_several_workers_never_renew_a_token_sooner_than_exact_allows(worker_fac
         rate_limit_per_minute=None,
     ) as sim:
         connected = _exact(integration, sim)
-        workers = [worker_factory("prefork") for _ in range(2)]
+        # The engine keeps the shortened cadence too, and Exact's 60 calls a minute are
+        # lifted on both sides (600 lines would take ten minutes).
+        shortened = {"exact": {"token_min_interval": 4, "rate_limit": [6000, 60]}}
+        workers = [worker_factory("prefork", connector_limits=shortened) for _ in range(2)]
         run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=lines(600))
         started = time.monotonic()
         run = wait_for(
@@ -135,7 +138,7 @@ def test_a_run_bigger_than_the_day_pauses_with_its_reason_and_completes_after_mi
         "exact", seed=7, rate_limit_per_day=500, day_seconds=30, rate_limit_per_minute=None
     ) as sim:
         connected = _exact(integration, sim)
-        worker = worker_factory("prefork")
+        worker = worker_factory("prefork", connector_limits={"exact": {"rate_limit": [6000, 60]}})
         run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=lines(600))
         run = wait_for(run, lambda r: bool(r.paused_reason), timeout=120, worker=worker)
         assert "daily limit is used up; continues after" in run.paused_reason
