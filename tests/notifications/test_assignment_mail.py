@@ -7,6 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from notifications.content import mail_message
 from notifications.models import Mail, MailKind, MailPreference
 from runs.groups import failure_groups
 from runs.models import RunLine
@@ -173,8 +174,6 @@ def test_a_mail_never_names_another_companys_lines(
     mail = Mail.objects.get(kind=MailKind.ASSIGNED)
     smtp.wait_for(1)
     mail.lines.add(foreign.lines.get())
-    from notifications.content import mail_message
-
     message = mail_message(mail=mail)
     assert message is not None
     assert "20020" not in message.body and "10010" in message.body
