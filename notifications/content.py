@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 
 from integrations.models import Integration
 from notifications.models import Mail, MailKind
-from notifications.selectors import FailureReport, failure_report
+from notifications.selectors import FailureReport, assigned_report, failure_report
 from notifications.services import unsubscribe_token
 from runs.models import Run, RunStatus
 
@@ -69,6 +69,11 @@ def _report_context(report: FailureReport) -> dict[str, Any]:
 
 def _reports(mail: Mail) -> list[FailureReport]:
     """Per integration the mail covers, its runs' open failures (only the mail's company)."""
+    if mail.kind == MailKind.ASSIGNED:
+        if mail.integration is None or mail.integration.company_id != mail.company_id:
+            return []
+        line_ids = list(mail.lines.values_list("pk", flat=True))
+        return [assigned_report(integration=mail.integration, line_ids=line_ids)]
     runs = list(
         mail.runs.filter(integration__company=mail.company)
         .select_related("integration__company")
@@ -101,6 +106,16 @@ def _subject(mail: Mail, reports: list[FailureReport]) -> str:
             "company": company,
         }
     count = sum(report.open_count for report in reports)
+    if mail.kind == MailKind.ASSIGNED:
+        return ngettext(
+            "%(count)s line of %(integration)s assigned to you — %(company)s",
+            "%(count)s lines of %(integration)s assigned to you — %(company)s",
+            count,
+        ) % {
+            "count": count,
+            "integration": mail.integration.name if mail.integration else "",
+            "company": company,
+        }
     if mail.kind == MailKind.DAILY:
         return ngettext(
             "Daily summary: %(count)s line failed — %(company)s",
@@ -134,6 +149,24 @@ def _subject(mail: Mail, reports: list[FailureReport]) -> str:
     )
 
 
+def _assigned_context(mail: Mail) -> dict[str, Any]:
+    """Who assigned the lines, and the links to everything assigned to the recipient."""
+    slug = mail.company.slug
+    by = mail.assigned_by
+    context: dict[str, Any] = {
+        "assigned_by": (by.get_full_name() or by.get_username()) if by else _("someone"),
+        # The overview's "Assigned to me" filter, across all the recipient's companies.
+        "overview_url": _absolute(reverse("overview") + "?mine=1"),
+    }
+    if mail.integration is not None:
+        path = reverse(
+            "open_failures",
+            kwargs={"company_slug": slug, "integration_id": mail.integration.pk},
+        )
+        context["assigned_to_me_url"] = _absolute(f"{path}?assigned=me")
+    return context
+
+
 def _waiting(mail: Mail) -> bool:
     """A run-level fault mail about a run that was not stopped: it waits for the package
     (its daily or error limit) and goes on by itself."""
@@ -144,11 +177,13 @@ def mail_message(*, mail: Mail) -> EmailMultiAlternatives | None:
     """The message to send, or None when nothing is left to report (all fixed meanwhile)."""
     with translation.override(mail.language):
         reports = [] if mail.kind == MailKind.TEST else _reports(mail)
-        if mail.kind in (MailKind.FAILURES, MailKind.DAILY):
+        if mail.kind in (MailKind.FAILURES, MailKind.DAILY, MailKind.ASSIGNED):
             reports = [report for report in reports if report.open_count]
             if not reports:
                 return None
-        token = unsubscribe_token(mail=mail)
+        # The one-click token turns failure mails off; assignment mails are turned off
+        # on the Notifications page the footer links to.
+        token = None if mail.kind == MailKind.ASSIGNED else unsubscribe_token(mail=mail)
         unsubscribe_url = _absolute(reverse("unsubscribe", args=[token])) if token else ""
         context = {
             "mail": mail,
@@ -161,6 +196,8 @@ def mail_message(*, mail: Mail) -> EmailMultiAlternatives | None:
             "notifications_url": _absolute(reverse("notification_settings")),
             "language": mail.language,
         }
+        if mail.kind == MailKind.ASSIGNED:
+            context.update(_assigned_context(mail))
         subject = _subject(mail, reports)
         context["subject"] = subject
         text = render_to_string(f"notifications/mail/{mail.kind}.txt", context)

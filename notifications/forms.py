@@ -14,6 +14,9 @@ class NotificationsForm(forms.Form):
     """The user's mail language, and per company what they want to hear."""
 
     language = forms.ChoiceField(label=_("Language of the mails"), choices=settings.LANGUAGES)
+    assignment_mails = forms.BooleanField(
+        label=_("Mail me when someone assigns lines to me"), required=False
+    )
 
     def __init__(self, *args: Any, choices: list[MemberChoice], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from integrations.models import Integration
 from portal.models import Company, Role
-from runs.models import Run
+from runs.models import Run, RunLine
 
 
 class Frequency(models.TextChoices):
@@ -35,6 +35,8 @@ class MailPreference(models.Model):
     language = models.CharField(
         _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
+    # Someone else gave me lines to fix: tell me (one mail per assignment).
+    assignment_mails = models.BooleanField(_("mail me when lines are assigned to me"), default=True)
 
     def __str__(self) -> str:
         return f"{self.user} ({self.language})"
@@ -95,6 +97,7 @@ class MailKind(models.TextChoices):
     RUN_FAULT = "run_fault", _("Run stopped")
     DAILY = "daily", _("Daily summary")
     TEST = "test", _("Test mail")
+    ASSIGNED = "assigned", _("Lines assigned")
 
 
 class MailState(models.TextChoices):
@@ -127,6 +130,11 @@ class Mail(models.Model):
     to_address = models.EmailField(_("to"))
     language = models.CharField(max_length=8, default=settings.LANGUAGE_CODE)
     runs = models.ManyToManyField(Run, blank=True, related_name="+")
+    # An assignment mail: the lines given to the recipient, and by whom.
+    lines = models.ManyToManyField(RunLine, blank=True, related_name="+")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # A run-level fault: the reason the run stopped, as the engine gave it.
     reason = models.TextField(blank=True)
     state = models.CharField(

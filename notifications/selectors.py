@@ -19,7 +19,7 @@ from notifications.models import (
     Subscription,
 )
 from portal.models import Company, Membership, Role
-from runs.models import Run
+from runs.models import Run, RunLine
 from runs.reasons import reason_of
 
 # Per reason, the identifiers a mail names (the rest are behind the run's link).
@@ -160,20 +160,15 @@ class FailureReport:
     more_reasons_lines: int
 
 
-def failure_report(*, integration: Integration, runs: Sequence[Run]) -> FailureReport:
-    """The runs' failed lines still open, grouped by reason (``runs.reasons.reason_of``).
-
-    Lines are read through the integration's own open failures, so a mail can only
-    ever name lines of the integration (and company) it is about.
-    """
-    lines = (
-        open_failures(integration_ref=integration.pk)
-        .filter(run__in=[run.pk for run in runs])
-        .order_by("run__number", "position")
-        .values_list("pk", "identifier", "message", "field_errors")
+def _report(
+    integration: Integration, runs: Sequence[Run], lines: QuerySet[RunLine]
+) -> FailureReport:
+    """Group ``lines`` (open failures of ``integration``) by reason (``runs.reasons.reason_of``)."""
+    rows = lines.order_by("run__number", "position").values_list(
+        "pk", "identifier", "message", "field_errors"
     )
     groups: dict[str, ReasonGroup] = {}
-    for line_id, identifier, message, field_errors in lines.iterator(chunk_size=2000):
+    for line_id, identifier, message, field_errors in rows.iterator(chunk_size=2000):
         reason = reason_of(message)
         group = groups.setdefault(reason, ReasonGroup(reason=reason))
         group.count += 1
@@ -192,6 +187,33 @@ def failure_report(*, integration: Integration, runs: Sequence[Run]) -> FailureR
         more_reasons=len(rest),
         more_reasons_lines=sum(group.count for group in rest),
     )
+
+
+def failure_report(*, integration: Integration, runs: Sequence[Run]) -> FailureReport:
+    """The runs' failed lines still open, grouped by reason.
+
+    Lines are read through the integration's own open failures, so a mail can only
+    ever name lines of the integration (and company) it is about.
+    """
+    lines = open_failures(integration_ref=integration.pk).filter(run__in=[run.pk for run in runs])
+    return _report(integration, runs, lines)
+
+
+def assigned_report(*, integration: Integration, line_ids: Sequence[int]) -> FailureReport:
+    """The assigned lines still open, grouped by reason as the failure mail groups them;
+    read through the integration's open failures, so never another company's lines."""
+    lines = open_failures(integration_ref=integration.pk).filter(pk__in=list(line_ids))
+    return _report(integration, [], lines)
+
+
+def assignment_mails_wanted(*, user_id: int) -> bool:
+    """Whether the user wants a mail when lines are assigned to them (default yes)."""
+    wanted = (
+        MailPreference.objects.filter(user_id=user_id)
+        .values_list("assignment_mails", flat=True)
+        .first()
+    )
+    return wanted is None or wanted
 
 
 def mail_log(*, integration: Integration) -> QuerySet[Mail]:

@@ -31,6 +31,7 @@ from notifications.models import (
 )
 from notifications.selectors import (
     Recipient,
+    assignment_mails_wanted,
     daily_recipients,
     failure_recipients,
     fault_recipients,
@@ -141,6 +142,35 @@ def mails_for_run_fault(*, run: Run, reason: str) -> int:
     return len(recipients)
 
 
+def mail_for_assignment(
+    *,
+    integration: Integration,
+    assignee: AbstractBaseUser,
+    by: AbstractBaseUser,
+    line_ids: list[int],
+) -> Mail | None:
+    """Tell ``assignee`` that ``by`` gave them lines: one mail for the whole assignment.
+
+    Nothing when they assign to themselves, have no address, or turned these mails off.
+    """
+    if assignee.pk == by.pk or not line_ids or not assignment_mails_wanted(user_id=assignee.pk):
+        return None
+    address = getattr(assignee, "email", "")
+    if not address:
+        return None
+    mail = _mail_write(
+        kind=MailKind.ASSIGNED,
+        company=integration.company,
+        integration=integration,
+        recipient=Recipient(
+            address=address, language=language_of(user_id=assignee.pk), user_id=assignee.pk
+        ),
+        assigned_by_id=by.pk,
+    )
+    mail.lines.add(*line_ids)
+    return mail
+
+
 def mails_daily_queue(*, now: datetime | None = None) -> int:
     """Write today's summary for each member on the daily choice whose company had failures.
 
@@ -214,11 +244,17 @@ def subscription_set(*, user_id: int, company: Company, frequency: str) -> Subsc
     return subscription
 
 
-def preference_set(*, user: AbstractBaseUser, language: str) -> MailPreference:
+def preference_set(
+    *, user: AbstractBaseUser, language: str, assignment_mails: bool | None = None
+) -> MailPreference:
+    """Store the mail language and (when given) whether assignments are mailed."""
     if language not in dict(settings.LANGUAGES):
         raise ValidationError(_("Choose one of the offered languages."))
+    defaults: dict[str, object] = {"language": language}
+    if assignment_mails is not None:
+        defaults["assignment_mails"] = assignment_mails
     preference, _created = MailPreference.objects.update_or_create(
-        user_id=user.pk, defaults={"language": language}
+        user_id=user.pk, defaults=defaults
     )
     return preference
 

@@ -18,7 +18,13 @@ from integrations.views.screens import get_integration
 from notifications import services
 from notifications.forms import ExtraRecipientForm, NotificationsForm
 from notifications.models import ExtraRecipient, Frequency, Subscription
-from notifications.selectors import language_of, mail_log, member_choices, user_choices
+from notifications.selectors import (
+    assignment_mails_wanted,
+    language_of,
+    mail_log,
+    member_choices,
+    user_choices,
+)
 from portal.models import Company, Membership, Role
 from portal.tenancy import company_view
 from runs.views.requests import authenticated
@@ -29,11 +35,18 @@ from runs.views.requests import authenticated
 def notification_settings(request: HttpRequest) -> HttpResponse:
     user = authenticated(request)
     choices = user_choices(user_id=user.pk)
-    initial = {"language": language_of(user_id=user.pk)}
+    initial = {
+        "language": language_of(user_id=user.pk),
+        "assignment_mails": assignment_mails_wanted(user_id=user.pk),
+    }
     form = NotificationsForm(request.POST or None, choices=choices, initial=initial)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
-            services.preference_set(user=user, language=form.cleaned_data["language"])
+            services.preference_set(
+                user=user,
+                language=form.cleaned_data["language"],
+                assignment_mails=form.cleaned_data["assignment_mails"],
+            )
             for name, company in form.companies.items():
                 services.subscription_set(
                     user_id=user.pk, company=company, frequency=form.cleaned_data[name]

@@ -18,3 +18,7 @@ run_stopped = Signal()
 # error answer would block an endpoint); it goes on by itself. Sent once when such a wait
 # begins. Keywords: run, reason.
 run_paused = Signal()
+# Open failed lines were given to a person other than the one who assigned them (never
+# sent for an unassignment or for taking lines yourself). Keywords: integration, assignee,
+# by (who assigned), line_ids (the lines that changed hands).
+lines_assigned = Signal()

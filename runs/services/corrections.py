@@ -24,6 +24,7 @@ from audit.services import audit_record
 from integrations.canonical import NATURAL_KEY, identifier_of, validate_record
 from runs.models import LineEdit, Run, RunLine, RunLineQuerySet, Trigger
 from runs.services.runs import NewLine, run_create
+from runs.signals import lines_assigned
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -547,6 +548,16 @@ def integration_lines_assign(
         RunLine.objects.filter(pk__in=[line.pk for line in lines]).update(
             assigned_to=assignee, version=F("version") + 1
         )
+        # Inside the transaction: the assignee's mail is written with the assignment, or
+        # not at all. One signal for all lines, so a group makes one mail.
+        if lines and assignee is not None and assignee.pk != user.pk:
+            lines_assigned.send(
+                sender=RunLine,
+                integration=integration,
+                assignee=assignee,
+                by=user,
+                line_ids=[line.pk for line in lines],
+            )
     return len(lines)
 
 
