@@ -8,7 +8,7 @@ rows of one entry share its entry number. This module turns such a file into the
 canonical records the intake already checks (``runs.services.intake``), one record per
 entry: journal type V a sales invoice, I a purchase invoice, M a journal entry. Cash,
 bank and giro entries (K/B/G) are payments, which the link does not carry: refused with
-their own message. Amounts use a decimal comma when the file is separated by semicolons.
+their own message. Amounts are read by their form: ``1.250,00``, ``1250,00`` or ``1250.00``.
 See docs/intake.md "fmuta6.csv".
 """
 
@@ -19,7 +19,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from runs.services.intake import IntakeError, _check_count, _problem
@@ -52,6 +52,8 @@ COLUMNS = {
 _FEWEST_CELLS = COLUMNS["amt-curr"]
 _KIND_OF_JOURNAL = {"V": "sales_invoice", "I": "purchase_invoice", "M": "journal_entry"}
 _PAYMENT_JOURNALS = {"K": "cash", "B": "bank", "G": "giro"}
+_DECIMAL_COMMA = re.compile(r"-?(\d{1,3}(\.\d{3})+|\d+),\d{1,2}")
+_DECIMAL_POINT = re.compile(r"-?\d+(\.\d{1,2})?")
 _DATE = re.compile(r"(\d{2})[-/.]?(\d{2})[-/.]?(\d{2}|\d{4})")
 
 
@@ -81,8 +83,7 @@ class _Entry:
 class _Reader:
     """Reads the rows into entries and collects every problem, naming row and column."""
 
-    def __init__(self, decimal_comma: bool) -> None:
-        self.decimal_comma = decimal_comma
+    def __init__(self) -> None:
         self.problems: list[dict[str, Any]] = []
         self.entries: list[_Entry] = []
 
@@ -98,17 +99,18 @@ class _Reader:
         text = self.cell(cells, column).replace(" ", "")
         if not text:
             return None
-        if self.decimal_comma:
+        # Read by its form, not the separator: "1.250" could be either, and a wrong guess
+        # would book a thousand times too much, so it is refused.
+        if _DECIMAL_COMMA.fullmatch(text):
             text = text.replace(".", "").replace(",", ".")
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            self.fail(row, column, f"{self.cell(cells, column)!r} is not an amount.")
+        elif not _DECIMAL_POINT.fullmatch(text):
+            self.fail(
+                row,
+                column,
+                f"{text!r} is not an amount; write it as 1.250,00 or 1250,00 (or 1250.00).",
+            )
             return None
-        if not value.is_finite():
-            self.fail(row, column, f"{self.cell(cells, column)!r} is not an amount.")
-            return None
-        return str(value)
+        return str(Decimal(text))
 
     def day(self, row: int, cells: list[str], column: str) -> str | None:
         text = self.cell(cells, column)
@@ -249,7 +251,7 @@ def records_from_fmuta6(content: bytes) -> list[tuple[int, dict[str, Any]]]:
         text = content.decode("cp1252", "replace")
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = _Reader(decimal_comma=delimiter == ";")
+    reader = _Reader()
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     row = 0
     try:

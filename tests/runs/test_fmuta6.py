@@ -90,7 +90,8 @@ def test_a_bad_row_refuses_the_file_whole_naming_row_and_column(client, integrat
             "line": 7,
             "identifier": None,
             "field": "amt-curr (column 14)",
-            "message": "'zeshonderd' is not an amount.",
+            "message": "'zeshonderd' is not an amount; write it as 1.250,00 or 1250,00 "
+            "(or 1250.00).",
         }
     ]
     assert not Run.objects.exists()
@@ -160,3 +161,33 @@ def test_the_example_books_in_both_packages(
     run = Run.objects.get(pk=answer.json()["id"])
     failures = [line.message for line in run.lines.filter(status=LineStatus.FAILED)]
     assert (run.status, run.succeeded) == (RunStatus.FINISHED, 4), failures
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("written", "read"), [("1250,5", "1250.5"), ("1250.50", "1250.50")])
+def test_amounts_are_read_with_a_decimal_comma_or_point(client, integration, written, read):
+    answer = upload(client, integration, spoil(EXAMPLE, 2, 14, written))
+
+    assert answer.status_code == 201, answer.json()
+    sales = Run.objects.get().lines.get(identifier="25000101").payload
+    assert sales["lines"][0]["amount"] == read
+
+
+@pytest.mark.django_db
+def test_an_amount_that_could_be_thousands_or_decimals_is_refused(client, integration):
+    answer = upload(client, integration, spoil(EXAMPLE, 2, 14, "1.250"))
+
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["line"] == 2
+    assert not Run.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_sub_row_without_its_header_row_is_refused(client, integration):
+    rows = EXAMPLE.splitlines()
+    answer = upload(client, integration, "\r\n".join(rows[:3] + rows[4:]) + "\r\n")
+
+    assert answer.status_code == 400
+    [error] = answer.json()["errors"]
+    assert (error["line"], error["field"]) == (4, "entry-nr (column 7)")
+    assert "does not follow a header row" in error["message"]
