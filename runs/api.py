@@ -225,7 +225,11 @@ def run_intake(request: HttpRequest):  # type: ignore[no-untyped-def]
 @api.post(
     "/uploads",
     response={200: RunCreated, 201: RunCreated, **_REFUSALS},
-    summary="Upload the ERP's CSV export",
+    summary="Upload the ERP's CSV export or its fmuta6.csv",
+    description=(
+        "Cloud Portal's CSV layout, or Reflex 3000's own fmuta6.csv (Exact's financial-entries "
+        "layout version 6), recognised by its shape. See docs/intake.md."
+    ),
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -361,7 +361,13 @@ def records_from_csv(content: bytes) -> list[tuple[int, dict[str, Any]]]:
 
     One row per invoice or entry line, the record's own columns repeated (or left empty)
     on its following rows; a relation is one row. Rows of one record follow each other.
+    A file in Reflex 3000's own ``fmuta6.csv`` layout is recognised by its shape.
     """
+    # Imported here: runs.fmuta6 builds on this module's refusals.
+    from runs.fmuta6 import looks_like_fmuta6, records_from_fmuta6
+
+    if looks_like_fmuta6(content):
+        return records_from_fmuta6(content)
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:

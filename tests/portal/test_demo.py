@@ -93,3 +93,21 @@ def test_a_child_that_keeps_dying_stops_the_demo(tmp_path):
             command.children[0].process.wait(10)
             command._restart_dead_children()
             time.sleep(0.01)
+
+
+def test_it_watches_a_folder_for_the_exact_company_and_says_where(
+    seeded, tmp_path, settings, monkeypatch
+):
+    settings.VAR_DIR = tmp_path
+    spawned = []
+    monkeypatch.setattr(demo.Command, "_spawn", lambda self, name, argv: spawned.append(argv))
+    command = demo.Command(stdout=io.StringIO(), stderr=io.StringIO())
+
+    command._watch_erp_folder()
+
+    folder = tmp_path / "erp-folder" / "jansen"
+    [argv] = spawned
+    assert argv[2:4] == ["erp_watch", str(folder)]
+    assert argv[argv.index("--integration") + 1] == str(seeded[1].pk)
+    assert folder.is_dir()
+    assert f"/docs/examples/fmuta6.csv {folder}/" in command.stdout.getvalue()

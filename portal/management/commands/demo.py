@@ -120,10 +120,29 @@ class Command(BaseCommand):
         self._spawn("web", [python, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"])
         self._wait_for_health()
         self._send_batches()
+        self._watch_erp_folder()
         self.stdout.write(self.style.SUCCESS(f"\nCloud Portal runs at http://{HOST}:{PORT}/"))
         self.stdout.write(f"Admin: http://{HOST}:{PORT}/admin/   Logs: {self.log_dir}/")
         self.stdout.write(f"Mail (failure digests within a minute): {mail_destination()}")
         self.stdout.write("Log in with one of the demo logins above. Ctrl-C stops everything.")
+
+    def _watch_erp_folder(self) -> None:
+        """The upload service's stand-in on a folder of the Exact demo company (its journals
+        are those of the example ``docs/examples/fmuta6.csv``)."""
+        integration = next((i for i in demo_integrations() if i.connector == "exact"), None)
+        if integration is None:
+            return
+        folder = Path(settings.VAR_DIR) / "erp-folder" / integration.company.slug
+        folder.mkdir(parents=True, exist_ok=True)
+        token = integration.issue_intake_token()
+        command = [sys.executable, "manage.py", "erp_watch", str(folder)]
+        command += ["--integration", str(integration.pk), "--url", f"http://{HOST}:{PORT}"]
+        self._spawn("erp_watch", [*command, "--token", token])
+        example = Path(settings.BASE_DIR) / "docs" / "examples" / "fmuta6.csv"
+        self.stdout.write(
+            f"Reflex 3000's folder for {integration.company.name}: {folder}\n"
+            f"  drop an export there, e.g.  cp {example} {folder}/"
+        )
 
     def _spawn(self, name: str, command: list[str]) -> None:
         log_path = self.log_dir / f"{name}.log"
