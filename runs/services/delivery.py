@@ -353,9 +353,7 @@ def _paused(run: Run, pause: float, reason: str | None, *, announce: bool = Fals
         fields["paused_reason"] = reason
     with transaction.atomic():
         begins = (
-            announce
-            and bool(reason)
-            and Run.objects.filter(pk=run.pk, paused_reason="").exists()
+            announce and bool(reason) and Run.objects.filter(pk=run.pk, paused_reason="").exists()
         )
         Run.objects.filter(pk=run.pk).update(**fields)
         if begins:
