@@ -30,6 +30,8 @@ from urllib.parse import urlencode, urlparse
 
 import httpx
 
+from integrations.exchanges import Exchange, record_exchange
+
 if TYPE_CHECKING:
     from django import forms
     from django.utils.functional import _StrOrPromise as StrOrPromise
@@ -40,23 +42,6 @@ class Fault(enum.StrEnum):
     TRANSIENT = "transient"
     RUN = "run"
     IN_DOUBT = "in_doubt"
-
-
-@dataclass
-class Exchange:
-    """One request/response pair, kept for the consultant's view of a line.
-
-    Bodies are stored already redacted (tokens, secrets) and size-limited; see
-    ``integrations.http.record_exchange``.
-    """
-
-    method: str
-    url: str
-    request_body: str
-    status: int | None
-    response_body: str
-    duration_ms: int
-    started_at: float  # epoch seconds
 
 
 class DeliveryError(Exception):
@@ -370,8 +355,6 @@ class Connector:
         params: Mapping[str, str] | None,
         trail: list[Exchange],
     ) -> httpx.Response:
-        from integrations.http import record_exchange  # http.py imports this module
-
         headers = {**self.extra_headers, "Authorization": f"Bearer {token}"}
         request = self.client.build_request(method, url, json=json, params=params, headers=headers)
         return self._transmit(request, trail, record_exchange)
@@ -466,8 +449,6 @@ class Connector:
     def _token_call(
         self, form: dict[str, str], current: Mapping[str, Any], trail: list[Exchange]
     ) -> TokenSet:
-        from integrations.http import record_exchange
-
         body = {
             **form,
             "client_id": current.get("client_id", ""),

@@ -50,6 +50,11 @@ class RunningSimulator:
         self.client_secret = DEMO_CLIENT_SECRET
         self._control = httpx.Client(base_url=root_url, timeout=10.0)
 
+    @property
+    def port(self) -> int:
+        """Where it listens, so a restarted simulator can answer at the same address."""
+        return int(self.root_url.rsplit(":", 1)[1])
+
     def ledger(self) -> list[dict[str, Any]]:
         """Every booking so far (creates, and updates marked ``"update": true``)."""
         return self._control.get("/_sim/ledger").raise_for_status().json()["bookings"]

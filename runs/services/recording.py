@@ -221,23 +221,18 @@ def earlier_failures_open(run: Run) -> bool:
     while this run runs, no other run of its integration does, and runs created
     meanwhile come later, so the open failures of earlier runs can only become fewer.
     """
-    return RunLine.objects.filter(
-        integration_id=run.integration_id,
-        status=LineStatus.FAILED,
-        resolved_at__isnull=True,
-        reoffered_in__isnull=True,
-        run__number__lt=run.number,
-    ).exists()
+    return (
+        RunLine.objects.open_failures()
+        .filter(integration_id=run.integration_id, run__number__lt=run.number)
+        .exists()
+    )
 
 
 def _resolve_earlier_failures(run: Run, kind: str, identifiers: list[str], now: datetime) -> None:
     """The record is booked now: its open failures in earlier runs are no longer open."""
-    RunLine.objects.filter(
+    RunLine.objects.open_failures().filter(
         integration_id=run.integration_id,
         kind=kind,
         identifier__in=identifiers,
-        status=LineStatus.FAILED,
-        resolved_at__isnull=True,
-        reoffered_in__isnull=True,
         run__number__lt=run.number,
     ).update(resolved_at=now, resolution=f"Booked in run #{run.number}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from integrations.http import redact
+from integrations.exchanges import redact
 
 
 def test_tokens_and_secrets_are_blanked_in_forms_json_and_headers():
