@@ -127,10 +127,10 @@ class PackageLimits:
 
     @classmethod
     def of(cls, connector_class: type[Connector]) -> PackageLimits:
-        changed = settings.CONNECTOR_LIMITS.get(connector_class.key, {})
-        rate = changed.get("rate_limit", connector_class.rate_limit)
+        changed: dict[str, Any] = settings.CONNECTOR_LIMITS.get(connector_class.key, {})
+        rate = changed.get("rate_limit")
         return cls(
-            rate_limit=RateLimit(*rate) if isinstance(rate, tuple | list) else rate,
+            rate_limit=RateLimit(*rate) if rate else connector_class.rate_limit,
             token_min_interval=float(
                 changed.get("token_min_interval", connector_class.token_min_interval)
             ),
