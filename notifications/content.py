@@ -88,13 +88,13 @@ def _reports(mail: Mail) -> list[FailureReport]:
     ]
 
 
-def _subject(mail: Mail, reports: list[FailureReport]) -> str:
+def _subject(mail: Mail, reports: list[FailureReport], *, waiting: bool) -> str:
     company = mail.company.name
     if mail.kind == MailKind.TEST:
         return _("Test mail from Cloud Portal — %(company)s") % {"company": company}
     if mail.kind == MailKind.RUN_FAULT:
         run = reports[0].runs[0] if reports else mail.runs.first()
-        if _waiting(mail):
+        if waiting:
             return _("Run #%(number)s of %(integration)s is waiting — %(company)s") % {
                 "number": run.number if run else "?",
                 "integration": mail.integration.name if mail.integration else "",
@@ -185,20 +185,21 @@ def mail_message(*, mail: Mail) -> EmailMultiAlternatives | None:
         # on the Notifications page the footer links to.
         token = None if mail.kind == MailKind.ASSIGNED else unsubscribe_token(mail=mail)
         unsubscribe_url = _absolute(reverse("unsubscribe", args=[token])) if token else ""
+        waiting = _waiting(mail)
         context = {
             "mail": mail,
             "company": mail.company,
             "integration": mail.integration,
             "reports": [_report_context(report) for report in reports],
             "reason": mail.reason,
-            "waiting": _waiting(mail),
+            "waiting": waiting,
             "unsubscribe_url": unsubscribe_url,
             "notifications_url": _absolute(reverse("notification_settings")),
             "language": mail.language,
         }
         if mail.kind == MailKind.ASSIGNED:
             context.update(_assigned_context(mail))
-        subject = _subject(mail, reports)
+        subject = _subject(mail, reports, waiting=waiting)
         context["subject"] = subject
         text = render_to_string(f"notifications/mail/{mail.kind}.txt", context)
         html = render_to_string(f"notifications/mail/{mail.kind}.html", context)

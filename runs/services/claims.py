@@ -128,11 +128,3 @@ def lines_release(*, line_ids: Iterable[int]) -> None:
         RunLine.objects.filter(id__in=ids, status=LineStatus.DELIVERING).update(
             status=LineStatus.PENDING, lease_until=None, attempts=F("attempts") - 1
         )
-
-
-def leases_extend(*, line_ids: Iterable[int], lease_seconds: float) -> None:
-    ids = list(line_ids)
-    if ids:
-        RunLine.objects.filter(id__in=ids, status=LineStatus.DELIVERING).update(
-            lease_until=timezone.now() + timedelta(seconds=lease_seconds)
-        )
