@@ -4,7 +4,7 @@
 
 Subject: a run of ``--size`` lines stored with ``run_create`` and delivered by a real Celery
 worker subprocess (prefork, Redis broker) through a package's connector (``--package``,
-default the first registered), timed from the
+default: the first without a published rate limit), timed from the
 moment the run is queued until its status is final. Reference: a thread pool of the same
 size as the engine's concurrency sending the same requests with a bare ``httpx.Client``
 (the package's ``simulator/bench.py``) — the connector's ``to_package`` bodies, computed before the clock starts,

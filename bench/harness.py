@@ -60,7 +60,7 @@ def parser(description: str, *, size: int) -> argparse.ArgumentParser:
     args.add_argument("--size", type=int, default=size, help=f"lines or rows (default {size})")
     args.add_argument("--keep-db", action="store_true", help="do not drop the scratch database")
     args.add_argument(
-        "--package", help="connector key of the package to run against (default: the first)"
+        "--package", help="connector key of the package to run against (default: see bench/data.py)"
     )
     args.add_argument(
         "--strict", action="store_true", help="exit 1 when a target is missed (default: exit 0)"
