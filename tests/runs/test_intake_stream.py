@@ -15,8 +15,8 @@ import json
 import pytest
 
 from integrations.canonical import example_record, identifier_of
+from runs import intake
 from runs.models import Run, RunLine
-from runs.services import intake
 from runs.services.runs import NewLine, run_create
 
 pytestmark = pytest.mark.django_db
