@@ -1,6 +1,6 @@
 """The intake API Reflex 3000 talks to: ``/api/v1/…``, a bearer token per integration.
 
-Request bodies are read and checked by ``runs.services.intake`` rather than by ninja's
+Request bodies are read and checked by ``runs.intake`` rather than by ninja's
 schema binding, so a refusal has one shape (``detail`` + ``errors`` naming line and
 field) whatever went wrong. The schemas below still describe the bodies in the
 OpenAPI document.
@@ -20,17 +20,17 @@ from ninja.security import HttpBearer
 from integrations.canonical import KINDS
 from integrations.models import Integration, hash_intake_token
 from portal.middleware import busy_response, database_busy
-from runs.models import Run
-from runs.services.intake import (
+from runs.intake import (
     IntakeError,
     body_hash,
     body_spool,
     check_size,
     intake_accept,
-    lines_page,
     records_from_csv,
     records_from_json_stream,
 )
+from runs.models import Run
+from runs.selectors import run_lines_read_back
 
 MAX_PAGE = 5000
 
@@ -210,7 +210,7 @@ def run_intake(request: HttpRequest):  # type: ignore[no-untyped-def]
     idempotency_key = _idempotency_key(request)
     # Not request.body: the body is read in pieces into a spool and its records are
     # parsed one at a time, so a large batch is not held as bytes, text and objects at
-    # once (see runs.services.intake.records_from_json_stream).
+    # once (see runs.intake.records_from_json_stream).
     body, digest = body_spool(request, int(request.META.get("CONTENT_LENGTH") or 0))
     with body:
         result = intake_accept(
@@ -276,7 +276,7 @@ def run_detail(request: HttpRequest, run_id: int, after: int = 0, limit: int = 1
         # Another integration's run is as unknown as a run that does not exist.
         return Status(404, {"detail": "No such run."})
     limit = max(1, min(limit, MAX_PAGE))
-    lines = list(lines_page(run=run, after=after, limit=limit))
+    lines = list(run_lines_read_back(run=run, after=after, limit=limit))
     following = None
     if len(lines) == limit:
         path = reverse("api:run_detail", args=[run.pk])

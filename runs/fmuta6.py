@@ -5,7 +5,7 @@ connectivity manual for Globe/Financials, file name ``fmuta.csv``, "Version 6"):
 row, one row per line, fields by position. Line number 0 is an entry's header row (the
 relation, dates, due date), 1…n its sub rows (ledger account, amount, VAT, cost centre);
 rows of one entry share its entry number. This module turns such a file into the
-canonical records the intake already checks (``runs.services.intake``), one record per
+canonical records the intake already checks (``runs.intake``), one record per
 entry: journal type V a sales invoice, I a purchase invoice, M a journal entry. Cash,
 bank and giro entries (K/B/G) are payments, which the link does not carry: refused with
 their own message. Amounts are read by their form: ``1.250,00``, ``1250,00`` or ``1250.00``.
@@ -22,7 +22,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from runs.services.intake import IntakeError, _check_count, _problem
+from runs.intake.problems import IntakeError, check_count, problem
 
 # The 1-based positions of the columns the link reads (the manual's "Nr."), by their names there.
 COLUMNS = {
@@ -89,7 +89,7 @@ class _Reader:
 
     def fail(self, row: int, column: str | None, message: str) -> None:
         where = f"{column} (column {COLUMNS[column]})" if column else None
-        self.problems.append(_problem(row, None, where, message))
+        self.problems.append(problem(row, None, where, message))
 
     def cell(self, cells: list[str], column: str) -> str:
         position = COLUMNS[column]
@@ -273,7 +273,7 @@ def records_from_fmuta6(content: bytes) -> list[tuple[int, dict[str, Any]]]:
         )
     if not reader.entries:
         raise IntakeError(400, "The file is empty.")
-    _check_count(len(reader.entries))
+    check_count(len(reader.entries))
     return [(entry.row, _record(entry)) for entry in reader.entries]
 
 

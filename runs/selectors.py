@@ -7,9 +7,9 @@ queries however many integrations, runs or lines there are.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import (
     Count,
@@ -254,6 +254,18 @@ def runs_with_marked_lines(
         .order_by("run__number")[:limit]
     )
     return [MarkedRun(row["run_id"], row["run__number"], row["count"]) for row in rows]
+
+
+def run_lines_read_back(*, run: Run, after: int, limit: int) -> Iterator[Mapping[str, Any]]:
+    """A page of the run's lines in position order, for the ERP to read back."""
+    rows = (
+        run.lines.filter(position__gt=after)
+        .order_by("position")
+        .values(
+            "position", "kind", "identifier", "status", "message", "field_errors", "external_id"
+        )[:limit]
+    )
+    yield from rows
 
 
 # --- Integrations and History: an integration's runs ----------------------------------

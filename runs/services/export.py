@@ -1,7 +1,7 @@
 """Exporting a run: claim lines, attempt them with bounded concurrency, record the outcomes.
 
-The rows are the truth, the queue only wakes workers up (DESIGN section 5; the why of
-every rule is in docs/delivery.md). A run is executed by at most one worker at a time,
+The rows are the truth, the queue only wakes workers up (the why of every rule is in
+docs/delivery.md). A run is executed by at most one worker at a time,
 and one run at a time per integration:
 
 * ``queued``                          waiting for a worker (or for another run of its

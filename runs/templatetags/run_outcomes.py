@@ -120,7 +120,7 @@ def _segments(run: Run) -> list[Segment]:
 
 
 def _bar_title(run: Run) -> str:
-    when = date_format(timezone.localtime(run.queued_at), "j M Y H:i")
+    when = date_format(timezone.localtime(run.queued_at), "DATETIME_FORMAT")
     return _(
         "Run #%(number)s, %(when)s: %(succeeded)s succeeded, %(failed)s failed, "
         "%(skipped)s skipped of %(total)s lines"

@@ -9,8 +9,15 @@ from django.utils.translation import gettext as _
 
 register = template.Library()
 
-# Run and line statuses onto the colour classes the stylesheet knows.
-_STATUS_CLASSES = {"finished": "status-succeeded", "delivering": "status-running"}
+# Statuses of runs, lines and mails onto the colour classes the stylesheet knows
+# (succeeded, running, queued, failed, skipped, …): the one place a state gets its colour.
+_STATUS_CLASSES = {
+    "finished": "status-succeeded",
+    "delivering": "status-running",
+    "sent": "status-succeeded",
+    "sending": "status-running",
+    "pending": "status-queued",
+}
 
 
 @register.filter

@@ -20,14 +20,14 @@ from django.views.decorators.http import require_http_methods
 from integrations.models import Integration
 from portal.models import Membership, Role
 from portal.tenancy import company_view, get_integration
-from runs.models import Trigger
-from runs.services.intake import (
+from runs.intake import (
     IntakeError,
     body_hash,
     check_size,
     intake_accept,
     records_from_file,
 )
+from runs.models import Trigger
 from runs.views.requests import HtmxHttpRequest, authenticated
 
 

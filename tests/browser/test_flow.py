@@ -1,6 +1,6 @@
 """The whole flow in Chromium: log in, find the failed run, correct two lines, Retry.
 
-One long test on purpose: it is the story the screens tell (DESIGN.md §7), and each step
+One long test on purpose: it is the story the screens tell (docs/desk.md and the README's walk-through), and each step
 starts where the previous one left the browser. It also takes the screenshots in
 docs/screenshots (``bin/screenshots``).
 """

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from integrations.canonical import KINDS, example_record
-from runs.services import intake
+from runs import intake
+from runs.intake import checking, csv_rows
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -30,7 +31,7 @@ _json_values = st.recursive(
     ),
     max_leaves=20,
 )
-_field_names = st.sampled_from(sorted(intake._known_columns() - {"kind", "identifier"}))
+_field_names = st.sampled_from(sorted(csv_rows.known_columns() - {"kind", "identifier"}))
 
 
 @st.composite
@@ -48,7 +49,7 @@ def _records(draw: st.DrawFn) -> dict:
 
 def _read_and_check(read) -> None:  # type: ignore[no-untyped-def]
     try:
-        intake.batch_validate(read())
+        list(checking.BatchCheck().lines(read()))
     except intake.IntakeError as refusal:
         assert 400 <= refusal.status < 500
         assert refusal.body()["detail"]

@@ -15,8 +15,9 @@ import json
 import pytest
 
 from integrations.canonical import example_record, identifier_of
+from runs import intake
+from runs.intake import json_stream
 from runs.models import Run, RunLine
-from runs.services import intake
 from runs.services.runs import NewLine, run_create
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +91,7 @@ def streamed(body: bytes) -> tuple[str, object]:
     ],
 )
 def test_a_body_read_in_pieces_answers_as_one_read_whole(monkeypatch, body, chunk):
-    monkeypatch.setattr(intake, "_CHUNK", chunk)
+    monkeypatch.setattr(json_stream, "CHUNK", chunk)
     assert streamed(body) == whole(body)
 
 

@@ -1,4 +1,4 @@
-"""A real Celery worker, a real broker, a real simulator: the faults DESIGN section 5 promises to survive.
+"""A real Celery worker, a real broker, a real simulator: the faults docs/delivery.md promises to survive.
 
 The worker runs in a subprocess on the test database. These tests poll the database
 the way the screens do, and call the sweeper the way beat would (every second here).

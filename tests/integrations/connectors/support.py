@@ -13,10 +13,10 @@ import httpx
 
 from integrations.canonical import example_record, validate_record
 from integrations.connectors.base import Connector
-from integrations.connectors.memory_store import MemoryCredentialStore
 from integrations.connectors.registry import get_connector_class
 from integrations.http import build_client
 from integrations.simulators.registry import simulator_names
+from tests.integrations.connectors.memory_store import MemoryCredentialStore
 
 DEMO_CLIENT = {"client_id": "cloud-portal-demo", "client_secret": "demo-secret"}
 REDIRECT_URI = "http://localhost:8000/integrations/callback"

@@ -13,8 +13,8 @@ import time
 import pytest
 
 from integrations.connectors.base import DeliveryError, Fault, Result
-from integrations.connectors.memory_store import MemoryCredentialStore
 from integrations.http import build_client
+from tests.integrations.connectors.memory_store import MemoryCredentialStore
 
 from . import support
 from .support import bookings, connect, natural_key, record, subject
