@@ -37,12 +37,25 @@ HISTORY_TARGET = 1.5
 PACE = 10  # History requests a second
 
 _PRUNE = """
-import django, sys, time
+import django, statistics, sys, time
 django.setup()
-from runs.services.retention import lines_prune
+from runs.services import retention
+# Time each batch (one transaction): the longest is the longest any row lock is held.
+batches = []
+batch_prune = retention._batch_prune
+def timed(*args, **kwargs):
+    started = time.perf_counter()
+    try:
+        return batch_prune(*args, **kwargs)
+    finally:
+        batches.append(time.perf_counter() - started)
+retention._batch_prune = timed
 started = time.perf_counter()
-pruned = lines_prune(batch_size=int(sys.argv[1]))
-print(f"pruned={pruned} seconds={time.perf_counter() - started:.3f}", flush=True)
+pruned = retention.lines_prune(batch_size=int(sys.argv[1]))
+seconds = time.perf_counter() - started
+p95 = statistics.quantiles(batches, n=20, method="inclusive")[-1] if len(batches) > 1 else batches[0]
+print(f"pruned={pruned} seconds={seconds:.3f} batches={len(batches)} "
+      f"batch_p95_ms={p95 * 1000:.0f} batch_max_ms={max(batches) * 1000:.0f}", flush=True)
 """
 
 
@@ -244,7 +257,11 @@ def main() -> None:
         seconds=f"{seconds:.1f}",
         rows_per_s=f"{harness.rate(pruned, seconds):.0f}",
         batch=options.batch,
-        busy_p95=_ms(statistics.quantiles(busy, n=20)[-1]) if len(busy) >= 2 else "-",
+        batches=fields["batches"],
+        batch_ms=f"p95 {fields['batch_p95_ms']}, max {fields['batch_max_ms']}",
+        busy_p95=_ms(statistics.quantiles(busy, n=20, method="inclusive")[-1])
+        if len(busy) >= 2
+        else "-",
     )
     print(f"  sizes before:        {_size_text(before_sizes)}", flush=True)
     print(f"  sizes after prune:   {_size_text(after_sizes)}", flush=True)
