@@ -138,6 +138,14 @@ def test_history_says_what_was_pruned_and_when(old_run, integration, viewer):
     assert "failed and in-doubt lines are never pruned" in page
 
 
+def test_history_says_it_in_dutch_too(old_run, integration, viewer):
+    lines_prune()
+    url = reverse("run_history", args=[integration.company.slug, integration.pk])
+    page = client_for(viewer).get(url, HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "De details van 2 regels geboekt vóór " in page
+    assert "mislukte en onzekere regels worden nooit opgeschoond" in page
+
+
 def test_history_of_another_company_shows_nothing_of_it(old_run, other_integration, outsider):
     lines_prune()
     url = reverse("run_history", args=[other_integration.company.slug, other_integration.pk])
