@@ -96,14 +96,16 @@ def _size_text(sizes: dict[str, int]) -> str:
     return " ".join(f"{name}={harness.mib(value)}" for name, value in sizes.items())
 
 
-def _lines(integration_id: int, first_run: int, last_run: int, old_runs: int) -> None:
+def _lines(
+    integration_id: int, connector: str, first_run: int, last_run: int, old_runs: int
+) -> None:
     """Lines and their attempts for runs numbered first_run…last_run (inclusive)."""
     from django.db import connection
 
     from bench import data
 
-    customer = json.dumps(data.record("customer", 1))
-    invoice = json.dumps(data.record("sales_invoice", 1))
+    customer = json.dumps(data.record("customer", 1, connector))
+    invoice = json.dumps(data.record("sales_invoice", 1, connector))
     answer = json.dumps({"id": 0, "message": "Created", "links": [{"rel": "self"}] * 3})
     with connection.cursor() as cursor:
         cursor.execute(
@@ -200,7 +202,9 @@ def main() -> None:
         data.bulk_runs(integration, runs)
         step = max(1, SLICE_LINES // LINES_PER_RUN)
         for first in range(1, runs + 1, step):
-            _lines(integration.pk, first, min(runs, first + step - 1), old_runs)
+            _lines(
+                integration.pk, integration.connector, first, min(runs, first + step - 1), old_runs
+            )
             harness.note(f"  lines of runs {first}…{min(runs, first + step - 1)}")
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE runs_runline")
