@@ -46,6 +46,7 @@ REDIS_DATABASES = {
     "memory": 11,
     "intake": 12,
     "pages": 13,
+    "retention": 15,
 }
 SMOKE_REDIS_DATABASE = 14
 

@@ -218,7 +218,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.daily",
         "schedule": crontab(hour=env_int("MAIL_DAILY_HOUR", 7, minimum=0), minute=0),
     },
+    # Details of booked lines older than RETENTION_DAYS; at night, when History is quiet.
+    "prune-line-details": {
+        "task": "runs.tasks.prune",
+        "schedule": crontab(hour=env_int("RETENTION_HOUR", 3, minimum=0), minute=30),
+    },
 }
+
+# Retention: the offered data, attempts and exchanges of lines booked longer ago than
+# this are removed (runs, counters and each booking's fact stay; failures never go).
+RETENTION_DAYS = env_int("RETENTION_DAYS", 180, minimum=1)
+# Lines (by primary-key range) per short transaction of a pruning pass.
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 2000, minimum=1)
 
 # --- accounting packages ----------------------------------------------------------------
 # Comma-separated Fernet keys, newest first. Credentials are encrypted with the first and

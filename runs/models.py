@@ -199,6 +199,9 @@ class RunLine(models.Model):
         related_name="assigned_lines",
         verbose_name=_("assigned to"),
     )
+    # Retention: when the offered data, the correction and the delivery attempts (with
+    # their exchanges) of this booked line were removed. The line itself stays.
+    pruned_at = models.DateTimeField(_("details pruned"), null=True, blank=True)
 
     objects = RunLineQuerySet.as_manager()
 
@@ -288,6 +291,32 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line} attempt {self.number}: {self.outcome}"
+
+
+class Pruning(models.Model):
+    """One retention pass over one integration: how many booked lines lost their details.
+
+    Written in the same transaction as the lines it counts, so it never says less or
+    more than what was removed.
+    """
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="+")
+    # When the pass started; all its batches add to the same row.
+    pruned_at = models.DateTimeField(_("pruned on"))
+    # Lines that finished before this lost their details.
+    before = models.DateTimeField(_("finished before"))
+    lines = models.PositiveIntegerField(_("lines"), default=0)
+
+    class Meta:
+        ordering = ["-pruned_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "pruned_at"], name="pruning_unique_per_pass"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.integration}: {self.lines} lines before {self.before:%Y-%m-%d}"
 
 
 class LineEdit(models.Model):

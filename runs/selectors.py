@@ -26,7 +26,16 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from integrations.models import Integration
-from runs.models import DeliveryAttempt, Kind, LineEdit, LineStatus, Run, RunLine, RunStatus
+from runs.models import (
+    DeliveryAttempt,
+    Kind,
+    LineEdit,
+    LineStatus,
+    Pruning,
+    Run,
+    RunLine,
+    RunStatus,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -272,6 +281,8 @@ def run_lines_read_back(*, run: Run, after: int, limit: int) -> Iterator[Mapping
 # Runs drawn in an integration's chart.
 CHART_RUNS = 20
 HISTORY_PAGE_SIZE = 50
+# Retention passes named under History: the latest few say enough.
+PRUNINGS_SHOWN = 3
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
@@ -377,6 +388,15 @@ def run_history(
     )
     older = rows[page_size - 1].number if len(rows) > page_size else None
     return HistoryPage(runs=rows[:page_size], older_before=older, is_newest=before is None)
+
+
+def prunings_of(*, integration: Integration) -> list[Pruning]:
+    """The latest retention passes that removed details of this integration's lines."""
+    return list(
+        Pruning.objects.filter(integration=integration, lines__gt=0).order_by("-pruned_at")[
+            :PRUNINGS_SHOWN
+        ]
+    )
 
 
 def _start_of(day: dt.date) -> dt.datetime:

@@ -17,3 +17,10 @@ def sweep() -> None:
     from runs.services.export import runs_sweep
 
     runs_sweep()
+
+
+@shared_task(name="runs.tasks.prune")
+def prune() -> None:
+    from runs.services.retention import lines_prune
+
+    lines_prune()

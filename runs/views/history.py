@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -103,6 +104,8 @@ def run_history(request: HttpRequest, membership: Membership, integration_id: in
     }
     htmx = request.htmx  # type: ignore[attr-defined]
     if not htmx or htmx.history_restore_request:
+        context["prunings"] = selectors.prunings_of(integration=integration)
+        context["retention_days"] = settings.RETENTION_DAYS
         return render(request, "integrations/run_history.html", context)
     fragment = "integrations/run_history.html#runs"
     if htmx.trigger == "runs" and not page.any_active:

@@ -31,6 +31,7 @@ SMOKE_RUNS = {
     "intake": ["--size", "300", "--repeat", "1"],
     "pages": ["--size", "500", "--lines", "200", "--repeat", "2", "--load-seconds", "1"],
     "memory": ["--size", "200", "--intake-size", "400"],
+    "retention": ["--size", "2000", "--requests", "3"],
 }
 
 
