@@ -57,6 +57,9 @@ class EngineConfig:
     queued_grace_seconds: float  # a queued run untouched this long is queued again
     max_countdown: float  # well below the broker's visibility timeout
     down_stop_seconds: float  # package down this long: stop the run
+    slice_seconds: float  # held the worker this long: yield it to another company waiting
+    slice_max_seconds: float  # held the worker this long: queue behind the others anyway
+    yield_check_seconds: float  # how often to ask whether another company waits
 
     @classmethod
     def from_settings(cls) -> EngineConfig:
@@ -69,6 +72,9 @@ class EngineConfig:
             queued_grace_seconds=settings.RUN_QUEUED_GRACE_SECONDS,
             max_countdown=settings.RUN_MAX_COUNTDOWN_SECONDS,
             down_stop_seconds=settings.CIRCUIT_RUN_STOP_SECONDS,
+            slice_seconds=settings.RUN_SLICE_SECONDS,
+            slice_max_seconds=settings.RUN_SLICE_MAX_SECONDS,
+            yield_check_seconds=settings.RUN_YIELD_CHECK_SECONDS,
         )
 
 
@@ -381,6 +387,8 @@ class _Delivery:
         self.hold_message = ""  # the last "held back" met (daily limit, error limit, …)
         self.hold: Hold | None = None
         self.offered = False
+        self.started = self.last_fair_check = time.monotonic()
+        self.yielded = False
 
     def execute(self) -> float | None:
         with ThreadPoolExecutor(
@@ -390,6 +398,10 @@ class _Delivery:
                 held = self._phase(pool, kinds)
                 if self.run_fault:
                     raise RunStopped(self.run_fault)
+                if self.yielded:
+                    # Back of the queue at once: the waiting run's task is ahead of ours.
+                    _paused(self.run, 0.0, None)
+                    return 0.0
                 if held is not None:
                     # The circuit is open: come back when it may close.
                     _paused(self.run, held, self.reason, announce=self.announce)
@@ -461,6 +473,7 @@ class _Delivery:
                         future = finished.get_nowait()
             elif exhausted or self.stop.is_set():
                 break
+            self._yield_if_due()
             if (
                 len(done) >= self.config.chunk_size
                 or time.monotonic() - last_write >= self.config.heartbeat_seconds
@@ -469,6 +482,23 @@ class _Delivery:
                 done, last_write = [], time.monotonic()
         self._write(done, in_flight)
         return held
+
+    def _yield_if_due(self) -> None:
+        """End this slice when the run has held its worker long enough and someone waits.
+
+        Stopping sends nothing more: lines still queued on the pool come back unsent and
+        are released, calls in flight finish and are recorded, as on any stop.
+        """
+        now = time.monotonic()
+        if self.yielded or now - self.last_fair_check < self.config.yield_check_seconds:
+            return
+        self.last_fair_check = now
+        held = now - self.started
+        if held >= self.config.slice_max_seconds or (
+            held >= self.config.slice_seconds and _another_company_waits(self.run)
+        ):
+            self.yielded = True
+            self.stop.set()
 
     def _claim(self, kinds: tuple[str, ...], done: list[Offered]) -> tuple[int, list[Job]]:
         """Claim a chunk: answer how many lines were claimed, and those to offer.
@@ -563,6 +593,24 @@ class _Delivery:
                 if r.reached_package or (r.status is None and r.transient)
             ]
         )
+
+
+def _another_company_waits(run: Run) -> bool:
+    """A run of another company is ready to go and has no worker: queued with no other
+    run of its integration active, or paused with its wake-up due (its task queued)."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.RUN_HEARTBEAT_STALE_SECONDS)
+    active = Run.objects.filter(
+        integration=OuterRef("integration"), status=RunStatus.RUNNING
+    ).filter(Q(heartbeat_at__gt=stale) | Q(heartbeat_at__isnull=True))
+    ready = (Q(status=RunStatus.QUEUED) & ~Q(Exists(active))) | Q(
+        status=RunStatus.RUNNING, heartbeat_at__isnull=True, paused_until__lte=now
+    )
+    return (
+        Run.objects.filter(ready)
+        .exclude(integration__company_id=run.integration.company_id)
+        .exists()
+    )
 
 
 def _booked_earlier(run: Run, jobs: list[Job]) -> dict[tuple[str, str], tuple[int, str]]:
