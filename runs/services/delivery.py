@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.db.models import Count, Exists, F, Min, OuterRef, Q
 from django.utils import timezone
 
 from integrations.connectors.base import OnExisting
@@ -494,8 +494,8 @@ class _Delivery:
             return
         self.last_fair_check = now
         held = now - self.started
-        if held >= self.config.slice_max_seconds or (
-            held >= self.config.slice_seconds and _another_company_waits(self.run)
+        if held >= self.config.slice_max_seconds or _another_company_waits(
+            self.run, small_only=held < self.config.slice_seconds, small=self.config.chunk_size
         ):
             self.yielded = True
             self.stop.set()
@@ -595,9 +595,14 @@ class _Delivery:
         )
 
 
-def _another_company_waits(run: Run) -> bool:
+def _another_company_waits(run: Run, *, small_only: bool, small: int) -> bool:
     """A run of another company is ready to go and has no worker: queued with no other
-    run of its integration active, or paused with its wake-up due (its task queued)."""
+    run of its integration active, or paused with its wake-up due (its task queued).
+
+    ``small_only``: only a run with at most ``small`` lines left counts (it is let in
+    at once: it gives the worker back within moments, so two big runs never take
+    turns faster than their slices).
+    """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.RUN_HEARTBEAT_STALE_SECONDS)
     active = Run.objects.filter(
@@ -606,11 +611,11 @@ def _another_company_waits(run: Run) -> bool:
     ready = (Q(status=RunStatus.QUEUED) & ~Q(Exists(active))) | Q(
         status=RunStatus.RUNNING, heartbeat_at__isnull=True, paused_until__lte=now
     )
-    return (
-        Run.objects.filter(ready)
-        .exclude(integration__company_id=run.integration.company_id)
-        .exists()
-    )
+    waiting = Run.objects.filter(ready).exclude(integration__company_id=run.integration.company_id)
+    if small_only:
+        left = F("total") - F("succeeded") - F("failed") - F("skipped") - F("in_doubt")
+        waiting = waiting.alias(left=left).filter(left__lte=small)
+    return waiting.exists()
 
 
 def _booked_earlier(run: Run, jobs: list[Job]) -> dict[tuple[str, str], tuple[int, str]]:
