@@ -9,7 +9,8 @@ time). Company B has one integration.
 
 * B alone: B's ``--b-size``-line run, queued on an idle worker, timed from queued to final
   (``--repeat`` times, the median);
-* A alone: A's runs, from queued until every one is final (lines/s);
+* A alone: A's runs, from queued until every one is final (lines/s), once before and
+  once after the next step, their mean;
 * both: A's runs again (new records); once a tenth of them is done, B's run is queued
   ``--repeat`` times, one after the other, each timed from queued to final.
 
@@ -100,18 +101,21 @@ def main() -> None:
         data.connect(integration, simulator)
     (b,) = data.companies(1, simulator, prefix="Other")
     worker = harness.Worker("fairness-worker", concurrency=options.processes)
-    b_offset = 2 * options.size  # every run books records of its own
+    b_offset = 3 * options.size  # every run books records of its own
 
     harness.note(f"B alone: {options.b_size} lines, {options.repeat} times")
     alone = b_alone(b, options, b_offset)
     b_offset += options.repeat * options.b_size
 
+    def a_round(offset: int) -> float:
+        started = time.perf_counter()
+        a_runs = queue_a(a, options.size, offset)
+        wait_final(a_runs, timeout=600 + options.size)
+        check_booked(a_runs)
+        return time.perf_counter() - started
+
     harness.note(f"A alone: {options.size} lines over {options.processes} integrations")
-    started = time.perf_counter()
-    a_runs = queue_a(a, options.size, 0)
-    wait_final(a_runs, timeout=600 + options.size)
-    a_alone = time.perf_counter() - started
-    check_booked(a_runs)
+    a_before = a_round(0)
 
     harness.note("A again, and B's runs once a tenth of A is done")
     started = time.perf_counter()
@@ -124,6 +128,10 @@ def main() -> None:
     wait_final(a_runs, timeout=600 + options.size)
     a_busy = time.perf_counter() - started
     check_booked(a_runs)
+    harness.note("A alone again")
+    # Before and after, their mean: a machine that gets busier or quieter meanwhile
+    # does not tilt A's ratio.
+    a_alone = (a_before + a_round(2 * options.size)) / 2
     worker.stop()
 
     b_ratio = statistics.median(beside) / statistics.median(alone)
