@@ -91,11 +91,17 @@ class RunStopped(Exception):
 # --- entry points ----------------------------------------------------------------------
 
 
-def run_execute(*, run_id: int) -> None:
-    """Deliver the run's due lines; safe to call twice, concurrently, or after a crash."""
+def run_execute(*, run_id: int, share: bool = False) -> None:
+    """Deliver the run's due lines; safe to call twice, concurrently, or after a crash.
+
+    ``share`` (the worker's task): execute in slices, handing the worker to waiting runs
+    of other companies (docs/delivery.md, "Fair share"). A direct call keeps on.
+    """
     config = EngineConfig.from_settings()
+    # Eager (tests, one-off commands): no queue to go behind others in.
+    share = share and not current_app.conf.task_always_eager
     while True:
-        pause = _execute_once(run_id, config)
+        pause = _execute_once(run_id, config, share=share)
         if pause is None:
             return
         countdown = min(max(pause, 0.0), config.max_countdown)
@@ -186,14 +192,14 @@ def _queue(run_id: int, *, countdown: float = 0) -> None:
 # --- one execution -------------------------------------------------------------------------
 
 
-def _execute_once(run_id: int, config: EngineConfig) -> float | None:
+def _execute_once(run_id: int, config: EngineConfig, *, share: bool) -> float | None:
     """Deliver what is due; answer seconds until more is due (pause), or None (done/not ours)."""
     run = _run_start(run_id, config)
     if run is None:
         return None
     connector = connector_for(run.integration)
     try:
-        return _Delivery(run, connector, config).execute()
+        return _Delivery(run, connector, config, share=share).execute()
     except RunStopped as stopped:
         _run_fail(run, stopped.reason)
         return None
@@ -372,8 +378,11 @@ def _paused(run: Run, pause: float, reason: str | None, *, announce: bool = Fals
 class _Delivery:
     """Claims and offers one run's lines: threads do the HTTP, this thread the database."""
 
-    def __init__(self, run: Run, connector: Connector, config: EngineConfig) -> None:
+    def __init__(
+        self, run: Run, connector: Connector, config: EngineConfig, *, share: bool
+    ) -> None:
         self.run = run
+        self.share = share
         self.connector = connector
         self.config = config
         self.policy = RetryPolicy.from_settings()
@@ -490,7 +499,11 @@ class _Delivery:
         are released, calls in flight finish and are recorded, as on any stop.
         """
         now = time.monotonic()
-        if self.yielded or now - self.last_fair_check < self.config.yield_check_seconds:
+        if (
+            not self.share
+            or self.yielded
+            or now - self.last_fair_check < self.config.yield_check_seconds
+        ):
             return
         self.last_fair_check = now
         held = now - self.started
