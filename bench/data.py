@@ -256,7 +256,7 @@ def companies(
         company = Company.objects.create(
             name=f"{prefix} {i} BV", slug=slug, reflex_code=f"{prefix[:3].upper()}{i:04d}"
         )
-        integration = tenant_integration(company, f"{prefix} {i} multivers")
+        integration = tenant_integration(company, f"{prefix} {i}", connector=simulator.name)
         connect(integration, simulator)
         made.append(integration)
     return made

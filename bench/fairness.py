@@ -63,7 +63,9 @@ def queue_a(integrations: list[Any], size: int, offset: int) -> list[Any]:
 
     share = size // len(integrations)
     return [
-        data.queue_run(integration, data.batch(share, offset=offset + i * share))
+        data.queue_run(
+            integration, data.batch(share, offset=offset + i * share, connector="multivers")
+        )
         for i, integration in enumerate(integrations)
     ]
 
@@ -73,7 +75,9 @@ def b_alone(b: Any, options: Any, offset: int) -> list[float]:
 
     seconds = []
     for i in range(options.repeat):
-        run = data.queue_run(b, data.batch(options.b_size, offset=offset + i * options.b_size))
+        run = data.queue_run(
+            b, data.batch(options.b_size, offset=offset + i * options.b_size, connector="multivers")
+        )
         seconds.append(wait_final([run], timeout=120))
         check_booked([run])
     return seconds
@@ -92,13 +96,14 @@ def main() -> None:
     from bench import data
 
     simulator = harness.start_simulator("multivers", latency_ms=options.latency_ms)
-    data.seed_relations(simulator)
-    first = data.tenant()
+    first = data.tenant(connector="multivers")
     a = [first] + [
-        data.tenant_integration(first.company, f"Bench A {i}") for i in range(1, options.processes)
+        data.tenant_integration(first.company, f"Bench A {i}", connector="multivers")
+        for i in range(1, options.processes)
     ]
     for integration in a:
         data.connect(integration, simulator)
+    data.seed_relations(first)  # the relations every invoice names, booked once
     (b,) = data.companies(1, simulator, prefix="Other")
     worker = harness.Worker("fairness-worker", concurrency=options.processes)
     b_offset = 3 * options.size  # every run books records of its own

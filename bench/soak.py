@@ -100,10 +100,10 @@ def main() -> None:
 
     chance = random.Random(options.seed)
     simulator = harness.start_simulator("multivers", latency_ms=options.latency_ms)
-    data.seed_relations(simulator)
-    seeded = len(simulator.ledger())
-    consultant = data.tenant()  # the consultant whose History is watched is one of them
+    consultant = data.tenant(connector="multivers")  # whose History is watched
     data.connect(consultant, simulator)
+    data.seed_relations(consultant)  # the relations every invoice names, booked once
+    seeded = len(simulator.ledger())
     integrations = [consultant, *data.companies(options.integrations - 1, simulator)]
     tokens = {i.pk: i.issue_intake_token() for i in integrations}
 
@@ -161,7 +161,7 @@ def main() -> None:
         size = chance.randint(1, options.max_batch)
         records = [
             {"kind": k, "identifier": identifier_of(k, r), "data": r}
-            for k, r in data.batch(size, offset=offset)
+            for k, r in data.batch(size, offset=offset, connector="multivers")
         ]
         offset += size
         answer = poster.post(
