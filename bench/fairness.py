@@ -63,9 +63,7 @@ def queue_a(integrations: list[Any], size: int, offset: int) -> list[Any]:
 
     share = size // len(integrations)
     return [
-        data.queue_run(
-            integration, data.batch(share, offset=offset + i * share, connector="multivers")
-        )
+        data.queue_run(integration, data.batch(share, offset=offset + i * share))
         for i, integration in enumerate(integrations)
     ]
 
@@ -75,9 +73,7 @@ def b_alone(b: Any, options: Any, offset: int) -> list[float]:
 
     seconds = []
     for i in range(options.repeat):
-        run = data.queue_run(
-            b, data.batch(options.b_size, offset=offset + i * options.b_size, connector="multivers")
-        )
+        run = data.queue_run(b, data.batch(options.b_size, offset=offset + i * options.b_size))
         seconds.append(wait_final([run], timeout=120))
         check_booked([run])
     return seconds
@@ -95,11 +91,10 @@ def main() -> None:
 
     from bench import data
 
-    simulator = harness.start_simulator("multivers", latency_ms=options.latency_ms)
-    first = data.tenant(connector="multivers")
+    simulator = harness.start_simulator(data.default_package(), latency_ms=options.latency_ms)
+    first = data.tenant()
     a = [first] + [
-        data.tenant_integration(first.company, f"Bench A {i}", connector="multivers")
-        for i in range(1, options.processes)
+        data.tenant_integration(first.company, f"Bench A {i}") for i in range(1, options.processes)
     ]
     for integration in a:
         data.connect(integration, simulator)

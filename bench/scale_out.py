@@ -37,9 +37,7 @@ def one_round(integrations: list[Any], size: int, offset: int, timeout: float) -
     share = size // len(integrations)
     started = time.perf_counter()
     runs = [
-        data.queue_run(
-            integration, data.batch(share, offset=offset + i * share, connector="multivers")
-        )
+        data.queue_run(integration, data.batch(share, offset=offset + i * share))
         for i, integration in enumerate(integrations)
     ]
     while True:
@@ -71,7 +69,7 @@ def main() -> None:
     from bench import data
 
     counts = [int(n) for n in options.counts.split(",")]
-    simulator = harness.start_simulator("multivers", latency_ms=options.latency_ms)
+    simulator = harness.start_simulator(data.default_package(), latency_ms=options.latency_ms)
     integrations = data.companies(COMPANIES, simulator)
     data.seed_relations(integrations[0])  # the relations every invoice names, booked once
     rates: dict[int, float] = {}

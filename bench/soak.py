@@ -99,8 +99,8 @@ def main() -> None:
     from runs.models import Run, RunStatus
 
     chance = random.Random(options.seed)
-    simulator = harness.start_simulator("multivers", latency_ms=options.latency_ms)
-    consultant = data.tenant(connector="multivers")  # whose History is watched
+    simulator = harness.start_simulator(data.default_package(), latency_ms=options.latency_ms)
+    consultant = data.tenant()  # whose History is watched
     data.connect(consultant, simulator)
     data.seed_relations(consultant)  # the relations every invoice names, booked once
     seeded = len(simulator.ledger())
@@ -161,7 +161,7 @@ def main() -> None:
         size = chance.randint(1, options.max_batch)
         records = [
             {"kind": k, "identifier": identifier_of(k, r), "data": r}
-            for k, r in data.batch(size, offset=offset, connector="multivers")
+            for k, r in data.batch(size, offset=offset)
         ]
         offset += size
         answer = poster.post(
