@@ -244,3 +244,30 @@ def big_run(integration: Integration, size: int) -> Run:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE runs_runline")
     return run
+
+
+def companies(
+    count: int, simulator: RunningSimulator, *, prefix: str = "Tenant"
+) -> list[Integration]:
+    """``count`` companies of their own, each with one integration logged in to ``simulator``."""
+    made = []
+    for i in range(count):
+        slug = f"{prefix.lower()}-{i}"
+        company = Company.objects.create(
+            name=f"{prefix} {i} BV", slug=slug, reflex_code=f"{prefix[:3].upper()}{i:04d}"
+        )
+        integration = tenant_integration(company, f"{prefix} {i}", connector=simulator.name)
+        connect(integration, simulator)
+        made.append(integration)
+    return made
+
+
+def queue_run(integration: Integration, records: Iterable[tuple[str, dict[str, Any]]]) -> Run:
+    """Store and queue a run of ``records`` as the intake API would."""
+    from runs.services.runs import NewLine, run_create
+
+    lines = (
+        NewLine(kind=kind, identifier=identifier_of(kind, record), payload=record)
+        for kind, record in records
+    )
+    return run_create(integration=integration, trigger=Trigger.INTAKE, lines=lines)

@@ -47,6 +47,10 @@ REDIS_DATABASES = {
     "intake": 12,
     "pages": 13,
     "retention": 15,
+    # fair share, scale-out and the soak: one at a time (a full run is minutes long)
+    "fairness": 15,
+    "scale_out": 15,
+    "soak": 15,
 }
 SMOKE_REDIS_DATABASE = 14
 

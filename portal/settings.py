@@ -179,6 +179,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(broker_dir / "control"),
         "store_processed": False,
     }
+elif urlparse(CELERY_BROKER_URL).scheme in {"amqp", "amqps", "pyamqp"}:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # RabbitMQ confirms each published task: a wake-up it could not take raises in
+        # the caller (logged; the sweeper re-queues) instead of vanishing.
+        "confirm_publish": True,
+    }
+    # RabbitMQ has no visibility timeout: an unacknowledged task comes back when its
+    # worker's connection closes (kill -9 included). Its consumer_timeout (30 min by
+    # default) closes a channel whose task stays unacknowledged longer: a run's slice
+    # (RUN_SLICE_MAX_SECONDS) and the longest countdown stay far below it.
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # A task not acknowledged within this time is given to another worker. Every
@@ -356,6 +366,14 @@ RUN_HEARTBEAT_STALE_SECONDS = env_float("RUN_HEARTBEAT_STALE_SECONDS", 30, minim
 RUN_QUEUED_GRACE_SECONDS = env_float("RUN_QUEUED_GRACE_SECONDS", 60, minimum=1)
 # Longest Celery countdown; well below the broker's visibility timeout (3600 s).
 RUN_MAX_COUNTDOWN_SECONDS = env_float("RUN_MAX_COUNTDOWN_SECONDS", 600, minimum=1)
+# Fair share (docs/delivery.md, "Fair share"): a run that has held its worker this long
+# hands it to a run of another company that waits for one, and queues itself behind it…
+RUN_SLICE_SECONDS = env_float("RUN_SLICE_SECONDS", 5.0, minimum=0.1)
+# …and after this long it queues itself behind the others anyway, so no task keeps its
+# broker message unacknowledged near RabbitMQ's consumer_timeout or the time limits.
+RUN_SLICE_MAX_SECONDS = env_float("RUN_SLICE_MAX_SECONDS", 600, minimum=1)
+# How often a running run asks whether another company waits (one indexed query).
+RUN_YIELD_CHECK_SECONDS = env_float("RUN_YIELD_CHECK_SECONDS", 0.2, minimum=0.01)
 # Transient faults: quick tries inside the task, then waits stored on the line.
 RUN_QUICK_TRIES = env_int("RUN_QUICK_TRIES", 3, minimum=1)
 RUN_QUICK_WAIT_MAX_SECONDS = env_float("RUN_QUICK_WAIT_MAX_SECONDS", 5.0)

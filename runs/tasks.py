@@ -9,7 +9,7 @@ from celery import shared_task
 def run_execute(run_id: int) -> None:
     from runs.services.export import run_execute as execute
 
-    execute(run_id=run_id)
+    execute(run_id=run_id, share=True)
 
 
 @shared_task(name="runs.tasks.sweep")

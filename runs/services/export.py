@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.db.models import Count, Exists, F, Min, OuterRef, Q
 from django.utils import timezone
 
 from integrations.connectors.base import OnExisting
@@ -57,6 +57,9 @@ class EngineConfig:
     queued_grace_seconds: float  # a queued run untouched this long is queued again
     max_countdown: float  # well below the broker's visibility timeout
     down_stop_seconds: float  # package down this long: stop the run
+    slice_seconds: float  # held the worker this long: yield it to another company waiting
+    slice_max_seconds: float  # held the worker this long: queue behind the others anyway
+    yield_check_seconds: float  # how often to ask whether another company waits
 
     @classmethod
     def from_settings(cls) -> EngineConfig:
@@ -69,6 +72,9 @@ class EngineConfig:
             queued_grace_seconds=settings.RUN_QUEUED_GRACE_SECONDS,
             max_countdown=settings.RUN_MAX_COUNTDOWN_SECONDS,
             down_stop_seconds=settings.CIRCUIT_RUN_STOP_SECONDS,
+            slice_seconds=settings.RUN_SLICE_SECONDS,
+            slice_max_seconds=settings.RUN_SLICE_MAX_SECONDS,
+            yield_check_seconds=settings.RUN_YIELD_CHECK_SECONDS,
         )
 
 
@@ -85,11 +91,17 @@ class RunStopped(Exception):
 # --- entry points ----------------------------------------------------------------------
 
 
-def run_execute(*, run_id: int) -> None:
-    """Deliver the run's due lines; safe to call twice, concurrently, or after a crash."""
+def run_execute(*, run_id: int, share: bool = False) -> None:
+    """Deliver the run's due lines; safe to call twice, concurrently, or after a crash.
+
+    ``share`` (the worker's task): execute in slices, handing the worker to waiting runs
+    of other companies (docs/delivery.md, "Fair share"). A direct call keeps on.
+    """
     config = EngineConfig.from_settings()
+    # Eager (tests, one-off commands): no queue to go behind others in.
+    share = share and not current_app.conf.task_always_eager
     while True:
-        pause = _execute_once(run_id, config)
+        pause = _execute_once(run_id, config, share=share)
         if pause is None:
             return
         countdown = min(max(pause, 0.0), config.max_countdown)
@@ -180,14 +192,14 @@ def _queue(run_id: int, *, countdown: float = 0) -> None:
 # --- one execution -------------------------------------------------------------------------
 
 
-def _execute_once(run_id: int, config: EngineConfig) -> float | None:
+def _execute_once(run_id: int, config: EngineConfig, *, share: bool) -> float | None:
     """Deliver what is due; answer seconds until more is due (pause), or None (done/not ours)."""
     run = _run_start(run_id, config)
     if run is None:
         return None
     connector = connector_for(run.integration)
     try:
-        return _Export(run, connector, config).execute()
+        return _Export(run, connector, config, share=share).execute()
     except RunStopped as stopped:
         _run_fail(run, stopped.reason)
         return None
@@ -366,8 +378,11 @@ def _paused(run: Run, pause: float, reason: str | None, *, announce: bool = Fals
 class _Export:
     """Claims and attempts one run's lines: threads do the HTTP, this thread the database."""
 
-    def __init__(self, run: Run, connector: Connector, config: EngineConfig) -> None:
+    def __init__(
+        self, run: Run, connector: Connector, config: EngineConfig, *, share: bool
+    ) -> None:
         self.run = run
+        self.share = share
         self.connector = connector
         self.config = config
         self.policy = RetryPolicy.from_settings()
@@ -381,6 +396,8 @@ class _Export:
         self.hold_message = ""  # the last "held back" met (daily limit, error limit, …)
         self.hold: Hold | None = None
         self.attempted = False
+        self.started = self.last_fair_check = time.monotonic()
+        self.yielded = False
 
     def execute(self) -> float | None:
         with ThreadPoolExecutor(
@@ -390,6 +407,10 @@ class _Export:
                 held = self._phase(pool, kinds)
                 if self.run_fault:
                     raise RunStopped(self.run_fault)
+                if self.yielded:
+                    # Back of the queue at once: the waiting run's task is ahead of ours.
+                    _paused(self.run, 0.0, None)
+                    return 0.0
                 if held is not None:
                     # The circuit is open: come back when it may close.
                     _paused(self.run, held, self.reason, announce=self.announce)
@@ -461,6 +482,7 @@ class _Export:
                         future = finished.get_nowait()
             elif exhausted or self.stop.is_set():
                 break
+            self._yield_if_due()
             if (
                 len(done) >= self.config.chunk_size
                 or time.monotonic() - last_write >= self.config.heartbeat_seconds
@@ -469,6 +491,27 @@ class _Export:
                 done, last_write = [], time.monotonic()
         self._write(done, in_flight)
         return held
+
+    def _yield_if_due(self) -> None:
+        """End this slice when the run has held its worker long enough and someone waits.
+
+        Stopping sends nothing more: lines still queued on the pool come back unsent and
+        are released, calls in flight finish and are recorded, as on any stop.
+        """
+        now = time.monotonic()
+        if (
+            not self.share
+            or self.yielded
+            or now - self.last_fair_check < self.config.yield_check_seconds
+        ):
+            return
+        self.last_fair_check = now
+        held = now - self.started
+        if held >= self.config.slice_max_seconds or _another_company_waits(
+            self.run, small_only=held < self.config.slice_seconds, small=self.config.chunk_size
+        ):
+            self.yielded = True
+            self.stop.set()
 
     def _claim(self, kinds: tuple[str, ...], done: list[Attempted]) -> tuple[int, list[Job]]:
         """Claim a chunk: answer how many lines were claimed, and those to offer.
@@ -563,6 +606,29 @@ class _Export:
                 if r.reached_package or (r.status is None and r.transient)
             ]
         )
+
+
+def _another_company_waits(run: Run, *, small_only: bool, small: int) -> bool:
+    """A run of another company is ready to go and has no worker: queued with no other
+    run of its integration active, or paused with its wake-up due (its task queued).
+
+    ``small_only``: only a run with at most ``small`` lines left counts (it is let in
+    at once: it gives the worker back within moments, so two big runs never take
+    turns faster than their slices).
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.RUN_HEARTBEAT_STALE_SECONDS)
+    active = Run.objects.filter(
+        integration=OuterRef("integration"), status=RunStatus.RUNNING
+    ).filter(Q(heartbeat_at__gt=stale) | Q(heartbeat_at__isnull=True))
+    ready = (Q(status=RunStatus.QUEUED) & ~Q(Exists(active))) | Q(
+        status=RunStatus.RUNNING, heartbeat_at__isnull=True, paused_until__lte=now
+    )
+    waiting = Run.objects.filter(ready).exclude(integration__company_id=run.integration.company_id)
+    if small_only:
+        left = F("total") - F("succeeded") - F("failed") - F("skipped") - F("in_doubt")
+        waiting = waiting.alias(left=left).filter(left__lte=small)
+    return waiting.exists()
 
 
 def _booked_earlier(run: Run, jobs: list[Job]) -> dict[tuple[str, str], tuple[int, str]]:

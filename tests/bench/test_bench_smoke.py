@@ -32,6 +32,12 @@ SMOKE_RUNS = {
     "pages": ["--size", "500", "--lines", "200", "--repeat", "2", "--load-seconds", "1"],
     "memory": ["--size", "200", "--intake-size", "400"],
     "retention": ["--size", "2000", "--requests", "3"],
+    "fairness": ["--size", "400", "--repeat", "1", "--latency-ms", "5"],
+    "scale_out": ["--size", "200", "--counts", "1,2", "--latency-ms", "5"],
+    "soak": [
+        *("--minutes", "0.3", "--integrations", "3", "--workers", "2", "--kill-every", "8"),
+        *("--max-batch", "20", "--batches-per-second", "2", "--latency-ms", "5"),
+    ],
 }
 
 

@@ -26,6 +26,7 @@ from tests.runs import conftest as runs_fixtures
 from tests.runs.conftest import Worker, record
 
 # The fixtures of tests/runs that this folder uses too; pytest finds them by these names.
+broker_url = runs_fixtures.broker_url
 connected = runs_fixtures.connected
 fast_engine = runs_fixtures.fast_engine
 multivers = runs_fixtures.multivers

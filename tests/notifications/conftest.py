@@ -118,6 +118,7 @@ def failed_run(integration, identifiers: list[str]) -> Run:
 
 
 from tests.runs.conftest import (  # noqa: E402, F401  the engine's fixtures, for real runs
+    broker_url,
     connected,
     eager,
     fast_engine,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,6 +103,45 @@ def _test_database_name() -> str:
     return str(connection.settings_dict["NAME"])
 
 
+# The delivery guarantees are proven on both brokers production may use (docs/operations.md).
+BROKERS = ("redis", "rabbitmq")
+# RabbitMQ of the machine (python-svc.md); each test database gets a vhost of its own, so
+# workers of other checkouts on the same broker never take this test's tasks.
+RABBITMQ_URL = os.environ.get("RABBITMQ_TEST_URL", "amqp://guest:guest@127.0.0.1:5672")
+
+
+def _rabbitmq_vhost_url() -> str:
+    """The test's own vhost on RabbitMQ, made (with guest's rights) if it is not there."""
+    vhost = f"portal-{_test_database_name()}"
+    if shutil.which("rabbitmqctl"):
+        for args in (
+            ["add_vhost", vhost],
+            ["set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+        ):
+            # add_vhost answers non-zero when the vhost exists already: that is fine.
+            subprocess.run(
+                ["rabbitmqctl", "-q", *args], capture_output=True, timeout=60, check=False
+            )
+    return f"{RABBITMQ_URL.rstrip('/')}/{vhost}"
+
+
+@pytest.fixture
+def broker_url(request, settings) -> str:
+    """The broker worker_factory's workers use: the configured one, or (parametrized
+    indirectly with ``"rabbitmq"``) RabbitMQ; this process queues to the same one."""
+    from portal.celery import app
+
+    configured = settings.CELERY_BROKER_URL
+    if getattr(request, "param", "redis") == "rabbitmq":
+        settings.CELERY_BROKER_URL = _rabbitmq_vhost_url()
+    yield settings.CELERY_BROKER_URL
+    settings.CELERY_BROKER_URL = configured
+    _use_configured_broker(app)
+
+
+both_brokers = pytest.mark.parametrize("broker_url", BROKERS, indirect=True)
+
+
 def _broker_reachable() -> bool:
     from portal.celery import app
 
@@ -120,6 +160,10 @@ def _use_configured_broker(app) -> None:
     ``memory://`` would otherwise leave our tasks in this process's memory.
     """
     app.conf.broker_url = settings.CELERY_BROKER_URL
+    # The transport the settings chose for the URL they started with (portal/settings.py):
+    # our Redis transport for a Redis URL, else the one the URL's scheme names.
+    redis = settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    app.conf.broker_transport = "portal.celery:RedisTransport" if redis else None
     app._pool = None
     app.amqp._producer_pool = None
 
@@ -175,21 +219,20 @@ class Worker:
 
 
 @pytest.fixture
-def worker_factory(transactional_db, shared_state, fast_engine, tmp_path):
-    """Start real workers against the test database and the configured broker."""
+def worker_factory(transactional_db, shared_state, fast_engine, broker_url, tmp_path):
+    """Start real workers against the test database and ``broker_url``."""
     from portal.celery import app
     from tests.conftest import require_service
 
     _use_configured_broker(app)
-    require_service(
-        "The Celery broker", _broker_reachable(), f"start it or fix {settings.CELERY_BROKER_URL}"
-    )
+    require_service("The Celery broker", _broker_reachable(), f"start it or fix {broker_url}")
     app.control.purge()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.runs.worker_settings",
         "WORKER_TEST_DATABASE": _test_database_name(),
         "PYTHONPATH": str(ROOT),
+        "CELERY_BROKER_URL": broker_url,
     }
     workers: list[Worker] = []
 

@@ -21,7 +21,7 @@ from django.db import connection
 from runs.models import LineStatus, RunStatus, Trigger
 from runs.services.export import runs_sweep
 from runs.services.runs import run_create
-from tests.runs.conftest import ROOT, Worker, _use_configured_broker, connect
+from tests.runs.conftest import ROOT, Worker, _use_configured_broker, both_brokers, connect
 from tests.runs.test_worker import assert_booked_once, lines, progress, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.timeout(300)]
@@ -121,6 +121,7 @@ def test_a_redis_outage_mid_run_fails_no_line_and_the_worker_lives(
         worker.stop()
 
 
+@both_brokers
 def test_a_killed_worker_s_run_moves_again_within_a_minute(
     worker_factory, integration, multivers, tmp_path, settings
 ):

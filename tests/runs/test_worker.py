@@ -12,10 +12,11 @@ from collections import Counter
 import pytest
 
 from integrations.canonical import identifier_of
+from integrations.models import Integration
 from runs.models import LineStatus, Run, RunStatus, Trigger
 from runs.services.export import run_resume, runs_sweep
 from runs.services.runs import NewLine, run_create
-from tests.runs.conftest import connect, record
+from tests.runs.conftest import both_brokers, connect, record
 
 pytestmark = [pytest.mark.worker, pytest.mark.timeout(240)]
 
@@ -100,6 +101,7 @@ def test_lost_answers_of_every_kind_are_found_and_booked_once(
     assert creates[("FinTrans", "MEM2025-000001")] == 1
 
 
+@both_brokers
 def test_a_killed_worker_leaves_every_line_booked_exactly_once(
     worker_factory, integration, multivers
 ):
@@ -119,6 +121,7 @@ def test_a_killed_worker_leaves_every_line_booked_exactly_once(
     assert_booked_once(multivers, run)
 
 
+@both_brokers
 def test_faults_all_at_once_still_book_every_line_once(worker_factory, integration, multivers):
     connected = connect(integration, multivers)
     multivers.set_faults(error_rate=0.2, burst_429=15, drop_after_book_rate=0.05, seed=11)
@@ -166,6 +169,7 @@ def posts_per_key(sim) -> Counter:
     return keys
 
 
+@both_brokers
 def test_drops_5xx_and_429s_on_2000_lines_post_no_record_twice(
     worker_factory, integration, multivers
 ):
@@ -191,3 +195,39 @@ def test_drops_5xx_and_429s_on_2000_lines_post_no_record_twice(
     unbooked = run.lines.exclude(identifier__in=booked)
     assert not unbooked.exists(), list(unbooked.values("identifier", "status", "message"))
     assert run.lines.filter(message__startswith="Found in").exists()
+
+
+def test_a_small_run_of_another_company_does_not_wait_behind_a_big_one(
+    worker_factory, integration, other_company, multivers
+):
+    """One worker process, company A's 3,000 lines on it: B's 10 lines go in between."""
+    big = connect(integration, multivers)
+    small = connect(
+        Integration.objects.create(
+            company=other_company,
+            name="B's link",
+            connector="multivers",
+            settings={"database": "MVL00001"},
+            credentials={},
+        ),
+        multivers,
+    )
+    multivers.set_faults(latency_ms=20)
+    worker = worker_factory("solo")
+    a = run_create(integration=big, trigger=Trigger.INTAKE, lines=lines(3000))
+    wait_for(a, lambda r: progress(r) >= 100, timeout=60, worker=worker, sweep=False)
+    b_lines = [
+        NewLine("customer", identifier_of("customer", d), d)
+        for d in (record("customer", n) for n in range(5000, 5010))
+    ]
+    b = run_create(integration=small, trigger=Trigger.INTAKE, lines=b_lines)
+
+    b = wait_for(b, lambda r: r.status == RunStatus.FINISHED, timeout=30, worker=worker)
+    a.refresh_from_db()
+    assert a.status == RunStatus.RUNNING and progress(a) < 3000  # B did not wait for A
+    assert b.succeeded == 10
+    a = wait_for(a, lambda r: r.status == RunStatus.FINISHED, timeout=120, worker=worker)
+    assert a.succeeded == 3000
+    creates = Counter((e["entity"], e["key"]) for e in multivers.ledger() if not e.get("update"))
+    assert max(creates.values()) == 1
+    assert sum(creates.values()) == 3010
