@@ -41,6 +41,11 @@ class Integration(models.Model):
     enabled = models.BooleanField(_("enabled"), default=True)
     # Run numbers are handed out under a row lock on this integration.
     last_run_number = models.PositiveIntegerField(default=0, editable=False)
+    # How often the package's open items are fetched for the ERP, in minutes; None: never
+    # by schedule (Fetch now still works). Only for packages that offer open items.
+    open_items_interval = models.PositiveIntegerField(
+        _("fetch open items every (minutes)"), null=True, blank=True, default=30, db_default=30
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

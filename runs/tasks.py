@@ -17,3 +17,17 @@ def sweep() -> None:
     from runs.services.delivery import runs_sweep
 
     runs_sweep()
+
+
+@shared_task(name="runs.tasks.open_items_import")
+def open_items_import(run_id: int) -> None:
+    from runs.services.open_items import open_items_import as execute
+
+    execute(run_id=run_id)
+
+
+@shared_task(name="runs.tasks.open_items_schedule")
+def open_items_schedule() -> None:
+    from runs.services.open_items import open_items_schedule as tick
+
+    tick()

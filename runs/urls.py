@@ -1,6 +1,15 @@
 from django.urls import path
 
-from runs.views import assign, groups, line_detail, open_failures, records, run_detail, upload
+from runs.views import (
+    assign,
+    groups,
+    line_detail,
+    open_failures,
+    open_items,
+    records,
+    run_detail,
+    upload,
+)
 
 urlpatterns = [
     path("runs/<int:run_id>/", run_detail.run_detail, name="run_detail"),
@@ -20,6 +29,21 @@ urlpatterns = [
         "integrations/<int:integration_id>/records/",
         records.record_search_view,
         name="record_search",
+    ),
+    path(
+        "integrations/<int:integration_id>/open-items/",
+        open_items.open_items,
+        name="open_items",
+    ),
+    path(
+        "integrations/<int:integration_id>/open-items/fetch/",
+        open_items.open_items_fetch,
+        name="open_items_fetch",
+    ),
+    path(
+        "integrations/<int:integration_id>/open-items/schedule/",
+        open_items.open_items_schedule,
+        name="open_items_schedule",
     ),
     path(
         "integrations/<int:integration_id>/open/",

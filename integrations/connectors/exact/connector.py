@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
@@ -16,6 +16,7 @@ from integrations.connectors.base import (
     ErrorBudget,
     Exchange,
     Fault,
+    OpenItemRow,
     Outcome,
     RateLimit,
     Result,
@@ -96,6 +97,7 @@ class ExactConnector(Connector):
         limit=10, per_seconds=3600, statuses=frozenset({400, 401, 403, 404}), stop_at=8
     )
     token_min_interval = 570.0
+    supports_open_items = True
 
     def __init__(self, *, cache: Cache | None = None, **connection: Any) -> None:
         """``connection`` as for every connector; ``cache`` shares resolved GUIDs."""
@@ -193,6 +195,11 @@ class ExactConnector(Connector):
             where += f" and Supplier eq guid'{self._guid('supplier', record['relation_code'], kind, trail)}'"
         found = self._select(path, where, f"EntryID,{field}", kind, trail)
         return next((str(row["EntryID"]) for row in found if str(row.get(field)) == key), None)
+
+    def open_items(self) -> Iterator[list[OpenItemRow]]:
+        from integrations.connectors.exact.open_items import pages
+
+        return pages(self)
 
     # --- GUIDs of codes --------------------------------------------------------------
     def _account(

@@ -191,6 +191,8 @@ def _integration(demo: DemoCompany, company: Company) -> Integration:
     integration.base_url = demo.base_url
     integration.settings = demo.settings
     integration.enabled = True
+    # Open items every few minutes, so the demo shows imports soon (30 by default).
+    integration.open_items_interval = settings.DEMO_OPEN_ITEMS_INTERVAL or 30
     integration.full_clean()
     integration.save()
     return integration
