@@ -72,6 +72,11 @@ class Integration(models.Model):
         return dict(_connector_choices()).get(self.connector, self.connector)
 
     @property
+    def offers_open_items(self) -> bool:
+        """Whether the package has documented calls for its open items (templates ask)."""
+        return bool(getattr(self.connector_class, "supports_open_items", False))
+
+    @property
     def is_connected(self) -> bool:
         return bool(self.credentials.get("refresh_token"))
 

@@ -62,7 +62,7 @@ class ImportFailed(Exception):
 
 def offers_open_items(integration: Integration) -> bool:
     """Whether the integration's package has documented open-item calls."""
-    return bool(integration.connector_class.supports_open_items)
+    return integration.offers_open_items
 
 
 # --- starting ------------------------------------------------------------------------
