@@ -198,8 +198,16 @@ def _read(run: Run, connector: Connector) -> dict[tuple[str, str], OpenItemRow]:
                 _reason(f"{connector.label} answered what the portal cannot read: {unreadable}")
             ) from None
         logger.info("open items import %s: try %s failed, again in %.1f s", run.pk, attempt, wait)
-        time.sleep(min(wait, settings.RUN_RETRY_CAP_SECONDS) * random.uniform(0.8, 1.0))
+        _nap(run, min(wait, settings.RUN_RETRY_CAP_SECONDS) * random.uniform(0.8, 1.0))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _nap(run: Run, seconds: float) -> None:
+    """Wait, keeping the heartbeat fresh, so the sweep does not take a wait for a death."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, settings.RUN_HEARTBEAT_SECONDS))
+        Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
 
 
 def _read_once(run: Run, connector: Connector) -> dict[tuple[str, str], OpenItemRow]:

@@ -220,3 +220,35 @@ def test_another_integrations_token_sees_none_of_these_items(package, client, ot
     answer = api(client, other_integration, token)
 
     assert answer == {"cursor": 0, "items": [], "next": None}
+
+
+def test_a_passing_fault_is_read_again_and_the_import_succeeds(package):
+    integration, sim = package
+    booked = book(integration, count=1)
+    sim.set_faults(burst_429=1, retry_after_seconds=1)
+
+    run = fetch(integration)
+
+    assert run.status == RunStatus.FINISHED, run.error
+    assert set(items(integration)) == set(booked)
+    assert sim.stats()["sent_429"] == 1
+
+
+def test_a_package_that_cannot_be_reached_fails_the_import_with_its_reason(package, settings):
+    integration, _sim = package
+    book(integration, count=1)
+    good = fetch(integration)
+    before = sorted(OpenItem.objects.values_list("invoice_number", "open_amount"))
+    settings.OPEN_ITEMS_TRIES = 2
+    integration.base_url = "http://127.0.0.1:9" + (
+        "/V22" if integration.connector == "multivers" else ""
+    )
+    integration.save()
+
+    run = fetch(integration)
+
+    assert run.status == RunStatus.FAILED
+    assert "could not be reached" in run.error
+    assert "previous open items stay current" in run.error
+    assert sorted(OpenItem.objects.values_list("invoice_number", "open_amount")) == before
+    assert OpenItem.objects.filter(change__gt=good.number).count() == 0
