@@ -12,9 +12,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations.models import Integration
-from integrations.views.screens import get_integration
 from portal.models import Membership, Role
-from portal.tenancy import company_view
+from portal.tenancy import company_view, get_integration
 from runs.models import Run, RunKind, Trigger
 from runs.open_items_selectors import open_items_screen
 from runs.services.open_items import (

@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from integrations.connectors.multivers.simulator.lookups import in_administration
 from integrations.simulators.common import json_body
-from integrations.simulators.multivers.lookups import in_administration
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-    from integrations.simulators.multivers.app import Administration
+    from integrations.connectors.multivers.simulator.app import Administration
 
 # relation entity, its id field, its lines field, which side of a line is the invoice's
 SIDES = {
@@ -125,7 +125,7 @@ async def invoices(request: Request, admin: Administration) -> Response:
 
 
 def _no_resource(request: Request) -> Response:
-    from integrations.simulators.multivers.app import _no_resource as answer
+    from integrations.connectors.multivers.simulator.app import _no_resource as answer
 
     return answer(request)
 

@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from integrations.connectors.exact.simulator import odata
 from integrations.simulators.common import json_body
-from integrations.simulators.exact import odata
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-    from integrations.simulators.exact.app import Division
+    from integrations.connectors.exact.simulator.app import Division
 
 LISTS = {"ReceivablesList": "SalesEntries", "PayablesList": "PurchaseEntries"}
 SIDES = {"receivable": "SalesEntries", "payable": "PurchaseEntries"}
@@ -121,7 +121,7 @@ def _odata(value: Any) -> str | None:
 
 
 async def open_items_list(request: Request) -> Response:
-    from integrations.simulators.exact.app import _as_asked, _division
+    from integrations.connectors.exact.simulator.app import _as_asked, _division
 
     division = _division(request)
     if isinstance(division, Response):
