@@ -41,6 +41,11 @@ class Integration(models.Model):
     enabled = models.BooleanField(_("enabled"), default=True)
     # Run numbers are handed out under a row lock on this integration.
     last_run_number = models.PositiveIntegerField(default=0, editable=False)
+    # How often the package's open items are fetched for the ERP, in minutes; None: never
+    # by schedule (Fetch now still works). Only for packages that offer open items.
+    open_items_interval = models.PositiveIntegerField(
+        _("fetch open items every (minutes)"), null=True, blank=True, default=30, db_default=30
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -65,6 +70,11 @@ class Integration(models.Model):
     @property
     def connector_label(self) -> str:
         return dict(_connector_choices()).get(self.connector, self.connector)
+
+    @property
+    def offers_open_items(self) -> bool:
+        """Whether the package has documented calls for its open items (templates ask)."""
+        return bool(getattr(self.connector_class, "supports_open_items", False))
 
     @property
     def is_connected(self) -> bool:

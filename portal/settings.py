@@ -224,6 +224,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stalled-runs": {"task": "runs.tasks.sweep", "schedule": 15.0},
     # Mails whose digest window closed, whose retry is due, or whose worker died.
     "send-due-mails": {"task": "notifications.tasks.sweep", "schedule": 30.0},
+    # Starts the open items imports that are due (each integration has its own interval).
+    "open-items-schedule": {
+        "task": "runs.tasks.open_items_schedule",
+        "schedule": env_float("OPEN_ITEMS_TICK_SECONDS", 60.0, minimum=1),
+    },
     "daily-mail-summaries": {
         "task": "notifications.tasks.daily",
         "schedule": crontab(hour=env_int("MAIL_DAILY_HOUR", 7, minimum=0), minute=0),
@@ -392,6 +397,12 @@ CIRCUIT_RUN_STOP_SECONDS = env_float("CIRCUIT_RUN_STOP_SECONDS", 600.0)
 # against a simulator whose limits are shortened change them here, per connector key:
 # {"exact": {"rate_limit": (600, 60), "token_min_interval": 4}}. Never set in production.
 CONNECTOR_LIMITS: dict[str, dict[str, object]] = {}
+
+# An open items import that meets a fault the package calls passing (5xx, 429, a
+# connection error) starts its read again this many times before it fails.
+OPEN_ITEMS_TRIES = env_int("OPEN_ITEMS_TRIES", 3, minimum=1)
+# The demo shortens every integration's interval to this many minutes (0: as set).
+DEMO_OPEN_ITEMS_INTERVAL = env_int("DEMO_OPEN_ITEMS_INTERVAL", 2, minimum=0)
 
 # Longest a worker blocks for the shared rate limit before it re-queues the run.
 LIMITER_MAX_WAIT_SECONDS = env_float("LIMITER_MAX_WAIT_SECONDS", 30.0)

@@ -8,10 +8,12 @@ OpenAPI document.
 
 from __future__ import annotations
 
+import csv
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 from django.db import OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import ValidationError
@@ -29,7 +31,8 @@ from runs.intake import (
     records_from_csv,
     records_from_json_stream,
 )
-from runs.models import Run
+from runs.models import OpenItem, Run
+from runs.open_items_selectors import open_items_csv_rows, open_items_page, snapshot_cursor
 from runs.selectors import run_lines_read_back
 
 MAX_PAGE = 5000
@@ -301,3 +304,144 @@ def run_detail(request: HttpRequest, run_id: int, after: int = 0, limit: int = 1
             "next": following,
         },
     )
+
+
+class OpenItemOut(Schema):
+    side: Literal["receivable", "payable"]
+    relation_code: str
+    invoice_number: str
+    invoice_date: str | None
+    due_date: str | None
+    original_amount: str | None
+    open_amount: str
+    currency: str
+    status: Literal["open", "closed"]
+    package_id: str
+    changed_at: str
+    closed_at: str | None
+
+
+class OpenItemsOut(Schema):
+    cursor: int
+    items: list[OpenItemOut]
+    next: str | None
+
+
+_OPEN_ITEMS_EXAMPLE = {
+    "cursor": 12,
+    "items": [
+        {
+            "side": "receivable",
+            "relation_code": "10001",
+            "invoice_number": "VF2025-0042",
+            "invoice_date": "2025-03-14",
+            "due_date": "2025-04-13",
+            "original_amount": "1210.00",
+            "open_amount": "605.00",
+            "currency": "EUR",
+            "status": "open",
+            "package_id": "VF2025-0042",
+            "changed_at": "2025-03-20T09:30:00+00:00",
+            "closed_at": None,
+        }
+    ],
+    "next": "https://portal.example/api/v1/open-items?as_of=12&after=4711&limit=1000",
+}
+_DBOPEN_EXAMPLE = (
+    "side;relation_code;invoice_number;invoice_date;due_date;original_amount;open_amount;"
+    "currency;status;package_id\r\n"
+    "receivable;10001;VF2025-0042;14-03-2025;13-04-2025;1210,00;605,00;EUR;open;VF2025-0042\r\n"
+)
+
+
+def _item_out(item: OpenItem) -> dict[str, Any]:
+    return {
+        "side": item.side,
+        "relation_code": item.relation_code,
+        "invoice_number": item.invoice_number,
+        "invoice_date": item.invoice_date.isoformat() if item.invoice_date else None,
+        "due_date": item.due_date.isoformat() if item.due_date else None,
+        "original_amount": None if item.original_amount is None else f"{item.original_amount:.2f}",
+        "open_amount": f"{item.open_amount:.2f}",
+        "currency": item.currency,
+        "status": "closed" if item.closed_at else "open",
+        "package_id": item.package_id,
+        "changed_at": item.changed_at.isoformat(),
+        "closed_at": item.closed_at.isoformat() if item.closed_at else None,
+    }
+
+
+class _Echo:
+    """A file-like object for csv.writer that hands each line back instead of storing it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@api.get(
+    "/open-items",
+    response={200: OpenItemsOut, (400, 401): Refusal},
+    url_name="open_items",
+    summary="The package's open receivables and payables (JSON, or dbopen.csv)",
+    description=(
+        "The snapshot of the last open items import. Without `changed_since`: every item "
+        "still open. With `changed_since=<cursor>` (the `cursor` of an earlier answer): "
+        "only what changed after it — new, amount changed, or closed. JSON pages follow "
+        "`next`; with `Accept: text/csv` the whole answer comes as one dbopen.csv file "
+        "(our layout, see docs/intake.md) and the cursor in the header X-Open-Items-Cursor."
+    ),
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "A page of items, or the whole dbopen.csv",
+                "content": {
+                    "application/json": {"example": _OPEN_ITEMS_EXAMPLE},
+                    "text/csv": {"schema": {"type": "string"}, "example": _DBOPEN_EXAMPLE},
+                },
+            }
+        }
+    },
+)
+def open_items(  # type: ignore[no-untyped-def]
+    request: HttpRequest,
+    changed_since: int | None = None,
+    as_of: int | None = None,
+    after: int = 0,
+    limit: int = 1000,
+):
+    """The open items of the token's integration."""
+    integration = _integration(request)
+    if changed_since is not None and changed_since < 0:
+        raise IntakeError(400, "changed_since is the cursor of an earlier answer (0 or more).")
+    if "text/csv" in request.headers.get("Accept", ""):
+        return _open_items_csv(integration, changed_since)
+    limit = max(1, min(limit, MAX_PAGE))
+    page = open_items_page(
+        integration=integration, changed_since=changed_since, as_of=as_of, after=after, limit=limit
+    )
+    following = None
+    if page.next_after is not None:
+        query = {"as_of": page.as_of, "after": page.next_after, "limit": limit}
+        if changed_since is not None:
+            query["changed_since"] = changed_since
+        following = request.build_absolute_uri(f"{reverse('api:open_items')}?{urlencode(query)}")
+    return Status(
+        200,
+        {
+            "cursor": page.as_of,
+            "items": [_item_out(item) for item in page.items],
+            "next": following,
+        },
+    )
+
+
+def _open_items_csv(integration: Integration, changed_since: int | None) -> StreamingHttpResponse:
+    as_of = snapshot_cursor(integration=integration)
+    writer = csv.writer(_Echo(), delimiter=";", lineterminator="\r\n")
+    rows = open_items_csv_rows(integration=integration, changed_since=changed_since, as_of=as_of)
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="dbopen.csv"'
+    response["X-Open-Items-Cursor"] = str(as_of)
+    return response

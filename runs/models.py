@@ -34,6 +34,13 @@ class LineStatus(models.TextChoices):
     IN_DOUBT = "in_doubt", _("In doubt")
 
 
+class RunKind(models.TextChoices):
+    """What a run does: records to the package, or the package's open items back."""
+
+    EXPORT = "export", _("Export")
+    OPEN_ITEMS = "open_items", _("Open items import")
+
+
 class Kind(models.TextChoices):
     CUSTOMER = "customer", _("Customer")
     SUPPLIER = "supplier", _("Supplier")
@@ -45,6 +52,13 @@ class Kind(models.TextChoices):
 class Run(models.Model):
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="runs")
     number = models.PositiveIntegerField(_("number"))
+    kind = models.CharField(
+        _("run kind"),
+        max_length=20,
+        choices=RunKind.choices,
+        default=RunKind.EXPORT,
+        db_default=RunKind.EXPORT,
+    )
     trigger = models.CharField(_("trigger"), max_length=20, choices=Trigger.choices)
     retry_of = models.ForeignKey(
         "self",
@@ -63,6 +77,10 @@ class Run(models.Model):
     skipped = models.PositiveIntegerField(_("skipped"), default=0)
     # Database defaults too: bulk loaders (bench/, COPY) that name older columns only.
     in_doubt = models.PositiveIntegerField(_("in doubt"), default=0, db_default=0)
+    # Open items imports: what the package listed, and how the snapshot moved.
+    items_read = models.PositiveIntegerField(_("items read"), default=0, db_default=0)
+    items_changed = models.PositiveIntegerField(_("items changed"), default=0, db_default=0)
+    items_closed = models.PositiveIntegerField(_("items closed"), default=0, db_default=0)
     queued_at = models.DateTimeField(_("queued"), auto_now_add=True, db_index=False)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
@@ -103,6 +121,17 @@ class Run(models.Model):
                 condition=models.Q(retry_of__isnull=True) | models.Q(trigger=Trigger.RETRY),
                 name="run_retry_of_only_for_retries",
             ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=RunKind.values), name="run_kind_valid"
+            ),
+            # One open items import at a time per integration, whoever starts it.
+            models.UniqueConstraint(
+                fields=["integration"],
+                condition=models.Q(
+                    kind="open_items", status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+                ),
+                name="run_one_active_import",
+            ),
         ]
         indexes = [
             # History: newest first per integration, filtered by status or date.
@@ -114,6 +143,10 @@ class Run(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.number} {self.integration}"
+
+    @property
+    def is_import(self) -> bool:
+        return self.kind == RunKind.OPEN_ITEMS
 
     @property
     def done(self) -> int:
@@ -347,3 +380,68 @@ class LineEdit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line} {self.action} {self.field}".rstrip()
+
+
+class OpenItemSide(models.TextChoices):
+    RECEIVABLE = "receivable", _("Receivable")
+    PAYABLE = "payable", _("Payable")
+
+
+class OpenItemQuerySet(models.QuerySet["OpenItem"]):
+    def still_open(self) -> OpenItemQuerySet:
+        return self.filter(closed_at__isnull=True)
+
+
+class OpenItem(models.Model):
+    """One outstanding item as the package listed it at the last import that saw it.
+
+    Rows are never deleted: an item the package no longer lists is closed, so the ERP
+    can ask what changed since its last look (``change`` is the number of the import
+    run that last changed the row).
+    """
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="+")
+    side = models.CharField(_("side"), max_length=20, choices=OpenItemSide.choices)
+    package_id = models.CharField(_("id in the package"), max_length=100)
+    relation_code = models.CharField(_("relation"), max_length=100)
+    invoice_number = models.CharField(_("invoice number"), max_length=100, blank=True)
+    invoice_date = models.DateField(_("invoice date"), null=True, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    # Not every package lists the original amount beside the open one (Exact does not).
+    original_amount = models.DecimalField(
+        _("original amount"), max_digits=18, decimal_places=2, null=True, blank=True
+    )
+    open_amount = models.DecimalField(_("open amount"), max_digits=18, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    first_seen_at = models.DateTimeField(_("first seen"))
+    changed_at = models.DateTimeField(_("changed"))
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    change = models.PositiveIntegerField(_("changed in import"))
+
+    objects = OpenItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        verbose_name = _("open item")
+        verbose_name_plural = _("open items")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "side", "package_id"], name="open_item_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(side__in=OpenItemSide.values), name="open_item_side_valid"
+            ),
+        ]
+        indexes = [
+            # The ERP's keyset pages, and ``changed_since``.
+            models.Index(fields=["integration", "change", "id"], name="open_item_changes"),
+            # The screen: still open, overdue first.
+            models.Index(
+                fields=["integration", "due_date", "id"],
+                condition=models.Q(closed_at__isnull=True),
+                name="open_item_open_by_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.relation_code} {self.invoice_number} {self.open_amount} {self.currency}"

@@ -24,3 +24,17 @@ def prune() -> None:
     from runs.services.retention import lines_prune
 
     lines_prune()
+
+
+@shared_task(name="runs.tasks.open_items_import")
+def open_items_import(run_id: int) -> None:
+    from runs.services.open_items import open_items_import as execute
+
+    execute(run_id=run_id)
+
+
+@shared_task(name="runs.tasks.open_items_schedule")
+def open_items_schedule() -> None:
+    from runs.services.open_items import open_items_schedule as tick
+
+    tick()

@@ -6,6 +6,7 @@ from runs.views import (
     history,
     line_detail,
     open_failures,
+    open_items,
     records,
     run_detail,
     upload,
@@ -36,6 +37,21 @@ urlpatterns = [
         "integrations/<int:integration_id>/records/",
         records.record_search_view,
         name="record_search",
+    ),
+    path(
+        "integrations/<int:integration_id>/open-items/",
+        open_items.open_items,
+        name="open_items",
+    ),
+    path(
+        "integrations/<int:integration_id>/open-items/fetch/",
+        open_items.open_items_fetch,
+        name="open_items_fetch",
+    ),
+    path(
+        "integrations/<int:integration_id>/open-items/schedule/",
+        open_items.open_items_schedule,
+        name="open_items_schedule",
     ),
     path(
         "integrations/<int:integration_id>/open/",

@@ -18,13 +18,15 @@ what the engine must do with the line:
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import enum
 import importlib
 import re
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlencode, urlparse
 
@@ -88,6 +90,26 @@ ON_EXISTING: Mapping[str, OnExisting] = {
     "purchase_invoice": OnExisting.SKIP,
     "journal_entry": OnExisting.SKIP,
 }
+
+
+@dataclass(frozen=True)
+class OpenItemRow:
+    """One outstanding item as a package lists it, in the portal's words."""
+
+    side: str  # "receivable" (a customer owes us) or "payable" (we owe a supplier)
+    package_id: str  # the package's own key of the item, stable between imports
+    relation_code: str
+    invoice_number: str
+    invoice_date: dt.date | None
+    due_date: dt.date | None
+    original_amount: Decimal | None  # None: the package lists only what is open
+    open_amount: Decimal
+    currency: str
+
+
+class UnreadableAnswer(Exception):
+    """A package's answer that lacks what its documentation promises (a field missing or
+    of the wrong type, an empty page with a link to the next): nothing of it is used."""
 
 
 @dataclass(frozen=True)
@@ -252,6 +274,9 @@ class Connector:
     error_budget: ClassVar[ErrorBudget | None] = None
     # A new access token at most this often (Exact Online: 570 s); 0 when no limit.
     token_min_interval: ClassVar[float] = 0.0
+    # Whether ``open_items`` is implemented with calls the package documents; packages
+    # without them are skipped by the open items schedule and screens.
+    supports_open_items: ClassVar[bool] = False
     # The package's simulator, or None when it has none.
     simulator: ClassVar[SimulatorSpec | None] = None
     # The settings of each demo administration its simulator holds, the first the default
@@ -311,6 +336,14 @@ class Connector:
 
     def find_existing(self, kind: str, record: Mapping[str, Any]) -> str | None:
         """External id of this record in the package (by its natural key), or None."""
+        raise NotImplementedError
+
+    def open_items(self) -> Iterator[list[OpenItemRow]]:
+        """The package's open receivables and payables, one page of its list at a time.
+
+        Raises DeliveryError for a fault of the call and UnreadableAnswer for an answer
+        that cannot be read; the caller keeps its previous snapshot then.
+        """
         raise NotImplementedError
 
     # --- errors --------------------------------------------------------------------

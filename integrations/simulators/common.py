@@ -85,6 +85,10 @@ class Faults:
     registered_redirect_uri: str | None = None
     # The connected user's language; the package answers its messages in it.
     user_language: str = "en-GB"
+    # Open items lists: rows a page (None: the package's own), and a bad answer on
+    # purpose ("missing_field", "wrong_type", "empty_next"; see each simulator).
+    list_page_size: int | None = None
+    open_items_fault: str | None = None
 
 
 _FAULT_TYPES = {
@@ -111,6 +115,8 @@ _FAULT_TYPES = {
     "code_ttl": float,
     "registered_redirect_uri": str,
     "user_language": str,
+    "list_page_size": int,
+    "open_items_fault": str,
 }
 _NULLABLE = {
     "rate_limit_per_minute",
@@ -119,6 +125,8 @@ _NULLABLE = {
     "error_limit",
     "token_calls_per_day",
     "registered_redirect_uri",
+    "list_page_size",
+    "open_items_fault",
 }
 
 

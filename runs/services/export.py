@@ -35,7 +35,7 @@ from integrations.credentials import PackageLimits, connector_for
 from integrations.http import Hold
 from integrations.limits import CircuitBreaker, limiter_for
 from integrations.models import Integration
-from runs.models import DeliveryAttempt, LineStatus, Run, RunLine, RunStatus
+from runs.models import DeliveryAttempt, LineStatus, Run, RunKind, RunLine, RunStatus
 from runs.services.attempts import Attempted, Attempter, RetryPolicy, Try, in_doubt_message
 from runs.services.claims import PHASES, Job, lines_claim, lines_release
 from runs.services.recording import earlier_failures_open, results_record
@@ -116,9 +116,9 @@ def run_execute(*, run_id: int, share: bool = False) -> None:
 def run_resume(*, run: Run) -> Run:
     """Queue a run that stopped on a run-level fault again; its pending lines go on."""
     with transaction.atomic():
-        updated = Run.objects.filter(pk=run.pk, status=RunStatus.FAILED).update(
-            status=RunStatus.QUEUED, error="", finished_at=None, heartbeat_at=None
-        )
+        updated = Run.objects.filter(
+            pk=run.pk, kind=RunKind.EXPORT, status=RunStatus.FAILED
+        ).update(status=RunStatus.QUEUED, error="", finished_at=None, heartbeat_at=None)
         if updated:
             # A person says "try again": give the package a fresh chance at once.
             CircuitBreaker(run.integration_id).reset()
@@ -154,7 +154,9 @@ def runs_sweep() -> int:
     now = timezone.now()
     stale = now - timedelta(seconds=config.stale_seconds)
     grace = now - timedelta(seconds=config.queued_grace_seconds)
-    busy = Run.objects.filter(integration=OuterRef("integration"), status=RunStatus.RUNNING).filter(
+    # Open items imports run beside exports and are swept by their own schedule.
+    exports = Run.objects.filter(kind=RunKind.EXPORT)
+    busy = exports.filter(integration=OuterRef("integration"), status=RunStatus.RUNNING).filter(
         Q(heartbeat_at__gt=stale) | Q(heartbeat_at__isnull=True)
     )
     dead = Q(status=RunStatus.RUNNING, heartbeat_at__lte=stale)
@@ -169,7 +171,7 @@ def runs_sweep() -> int:
         & (Q(heartbeat_at__lte=grace) | Q(heartbeat_at__isnull=True, queued_at__lte=grace))
     )
     run_ids = list(
-        Run.objects.filter(dead | lost_pause | forgotten).values_list("pk", flat=True)[:1000]
+        exports.filter(dead | lost_pause | forgotten).values_list("pk", flat=True)[:1000]
     )
     for run_id in run_ids:
         _queue(run_id)
@@ -225,7 +227,7 @@ def _run_start(run_id: int, config: EngineConfig) -> Run | None:
         )
         run = Run.objects.get(pk=run_id)
         run.integration = integration
-        if run.status in (RunStatus.FINISHED, RunStatus.FAILED):
+        if run.status in (RunStatus.FINISHED, RunStatus.FAILED) or run.kind != RunKind.EXPORT:
             return None
         if run.status == RunStatus.RUNNING and run.heartbeat_at and run.heartbeat_at > stale:
             return None  # another worker is on it (a duplicate delivery of the task)
@@ -236,7 +238,9 @@ def _run_start(run_id: int, config: EngineConfig) -> Run | None:
             )
             return None
         busy = (
-            Run.objects.filter(integration_id=integration_id, status=RunStatus.RUNNING)
+            Run.objects.filter(
+                integration_id=integration_id, kind=RunKind.EXPORT, status=RunStatus.RUNNING
+            )
             .filter(Q(heartbeat_at__gt=stale) | Q(heartbeat_at__isnull=True))
             .exclude(pk=run.pk)
             .exists()
@@ -303,7 +307,9 @@ def _run_finish(run: Run) -> None:
         )
         run_finished.send(sender=Run, run=run)
         following = (
-            Run.objects.filter(integration_id=run.integration_id, status=RunStatus.QUEUED)
+            Run.objects.filter(
+                integration_id=run.integration_id, kind=RunKind.EXPORT, status=RunStatus.QUEUED
+            )
             .order_by("number")
             .values_list("pk", flat=True)
             .first()

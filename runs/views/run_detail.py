@@ -97,6 +97,7 @@ def _run_context(request: HtmxHttpRequest, membership: Membership, run: Run) -> 
         "can_resume": (
             membership.allows(Role.CONSULTANT)
             and run.status == RunStatus.FAILED
+            and not run.is_import
             and bool(run.error)
         ),
         **_lines_context(request, membership, run),

@@ -111,3 +111,21 @@ def test_it_watches_a_folder_for_the_exact_company_and_says_where(
     assert argv[argv.index("--integration") + 1] == str(seeded[1].pk)
     assert folder.is_dir()
     assert f"/docs/examples/fmuta6.csv {folder}/" in command.stdout.getvalue()
+
+
+def test_the_demo_fetches_open_items_every_few_minutes_and_says_how_to_ask_for_them(
+    seeded, tmp_path, settings, monkeypatch
+):
+    settings.VAR_DIR = tmp_path
+    monkeypatch.setattr(demo.Command, "_spawn", lambda self, name, argv: None)
+    command = demo.Command(stdout=io.StringIO(), stderr=io.StringIO())
+
+    command._watch_erp_folder()
+
+    said = command.stdout.getvalue()
+    folder = tmp_path / "erp-folder" / "jansen"
+    assert f"{folder / 'dbopen.csv'} after each import (every 2 minutes)" in said
+    assert 'curl -H "Authorization: Bearer cp_' in said
+    assert '-H "Accept: text/csv" http://127.0.0.1:8000/api/v1/open-items' in said
+    intervals = {integration.open_items_interval for integration in demo.demo_integrations()}
+    assert intervals == {settings.DEMO_OPEN_ITEMS_INTERVAL} == {2}

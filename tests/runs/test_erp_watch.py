@@ -96,3 +96,38 @@ def test_a_file_still_being_written_waits_for_the_next_pass(integration, tmp_pat
     watch(tmp_path, integration, DOWN, "cp_unused")
 
     assert (tmp_path / "fmuta6.csv").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_open_items_appear_in_the_folder_as_dbopen_csv(
+    live_server, integration, tmp_path, shared_state, eager, fast_engine
+):
+    from integrations.simulators.testing import run_simulator
+    from runs.models import Trigger
+    from runs.services.open_items import open_items_import_start
+    from tests.runs.conftest import connect
+    from tests.runs.test_open_items import book, pay
+
+    token = integration.issue_intake_token()
+    watch(tmp_path, integration, live_server.url, token)
+    assert not (tmp_path / "dbopen.csv").exists()  # no import yet: nothing to write
+    with run_simulator("multivers", seed=7) as sim:
+        connected = connect(integration, sim)
+        booked = book(connected, count=1)
+        open_items_import_start(integration=connected, trigger=Trigger.SCHEDULE)
+
+        watch(tmp_path, integration, DOWN, token)  # the portal is down: the folder waits
+        assert not (tmp_path / "dbopen.csv").exists()
+        watch(tmp_path, integration, live_server.url, token)
+
+        first = (tmp_path / "dbopen.csv").read_text(encoding="utf-8").splitlines()
+        assert first[0].startswith("side;relation_code;invoice_number;")
+        assert sorted(line.split(";")[2] for line in first[1:]) == sorted(booked)
+        sales = next(number for number in booked if number.startswith("VF"))
+        pay(sim, connected, "receivable", sales)
+        open_items_import_start(integration=connected, trigger=Trigger.SCHEDULE)
+        watch(tmp_path, integration, live_server.url, token)
+
+    second = (tmp_path / "dbopen.csv").read_text(encoding="utf-8").splitlines()
+    assert [line.split(";")[2] for line in second[1:]] == sorted(set(booked) - {sales})
+    assert not list(tmp_path.glob(".dbopen.csv.partial"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
@@ -16,6 +16,7 @@ from integrations.connectors.base import (
     ErrorBudget,
     Exchange,
     Fault,
+    OpenItemRow,
     Outcome,
     RateLimit,
     Result,
@@ -98,6 +99,7 @@ class ExactConnector(Connector):
         limit=10, per_seconds=3600, statuses=frozenset({400, 401, 403, 404}), stop_at=8
     )
     token_min_interval = 570.0
+    supports_open_items = True
     simulator = SimulatorSpec(
         app="integrations.connectors.exact.simulator.app:create_app",
         port=8102,
@@ -214,6 +216,11 @@ class ExactConnector(Connector):
             where += f" and Supplier eq guid'{self._guid('supplier', record['relation_code'], kind, trail)}'"
         found = self._select(path, where, f"EntryID,{field}", kind, trail)
         return next((str(row["EntryID"]) for row in found if str(row.get(field)) == key), None)
+
+    def open_items(self) -> Iterator[list[OpenItemRow]]:
+        from integrations.connectors.exact.open_items import pages
+
+        return pages(self)
 
     # --- GUIDs of codes --------------------------------------------------------------
     def _account(

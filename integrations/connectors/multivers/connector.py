@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlparse
 
@@ -15,6 +15,7 @@ from integrations.connectors.base import (
     Exchange,
     Fault,
     OnExisting,
+    OpenItemRow,
     Outcome,
     Result,
     SimulatorSpec,
@@ -48,6 +49,7 @@ class MultiversConnector(Connector):
     # transaction number, and no documented list carries our entry number, so a journal
     # entry in doubt waits for a person ("in doubt — check in Multivers").
     findable = frozenset({"customer", "supplier", "sales_invoice", "purchase_invoice"})
+    supports_open_items = True
     simulator = SimulatorSpec(
         app="integrations.connectors.multivers.simulator.app:create_app",
         port=8101,
@@ -177,6 +179,11 @@ class MultiversConnector(Connector):
         if isinstance(answer, dict):
             answer = answer.get("journalTransaction", answer.get("value"))
         return int(answer)
+
+    def open_items(self) -> Iterator[list[OpenItemRow]]:
+        from integrations.connectors.multivers.open_items import pages
+
+        return pages(self)
 
     # --- errors --------------------------------------------------------------------
     def endpoint_of(self, url: str) -> str:

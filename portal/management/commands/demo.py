@@ -143,9 +143,14 @@ class Command(BaseCommand):
         command += ["--integration", str(integration.pk), "--url", f"http://{HOST}:{PORT}"]
         self._spawn("erp_watch", [*command, "--token", token])
         example = Path(settings.BASE_DIR) / "docs" / "examples" / "fmuta6.csv"
+        api = f"http://{HOST}:{PORT}/api/v1/open-items"
         self.stdout.write(
             f"Reflex 3000's folder for {integration.company.name}: {folder}\n"
-            f"  drop an export there, e.g.  cp {example} {folder}/"
+            f"  drop an export there, e.g.  cp {example} {folder}/\n"
+            f"  open items come back as {folder / 'dbopen.csv'} after each import "
+            f"(every {integration.open_items_interval or '-'} minutes), and from the API:\n"
+            f'  curl -H "Authorization: Bearer {token}" {api}\n'
+            f'  curl -H "Authorization: Bearer {token}" -H "Accept: text/csv" {api}'
         )
 
     def _spawn(self, name: str, command: list[str]) -> None:

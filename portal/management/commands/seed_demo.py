@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -200,6 +201,8 @@ def _integration(demo: SeedCompany, company: Company) -> Integration:
     integration.base_url = demo.base_url
     integration.settings = demo.settings
     integration.enabled = True
+    # Open items every few minutes, so the demo shows imports soon (30 by default).
+    integration.open_items_interval = settings.DEMO_OPEN_ITEMS_INTERVAL or 30
     integration.full_clean()
     integration.save()
     return integration

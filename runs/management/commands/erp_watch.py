@@ -11,6 +11,11 @@ answer was lost is answered with the same run instead of storing it twice. Taken
 to ``FOLDER/sent/fmuta6-run-<number>.csv``. Refused: moved to ``FOLDER/refused/`` with the
 portal's reasons beside it (``….errors.json``). Portal down or busy: left in the outbox
 and tried again on the next pass, so no file is lost.
+
+The other way: after each pass it asks ``GET /api/v1/open-items`` (``Accept: text/csv``)
+and, when a newer import finished (the ``X-Open-Items-Cursor`` header moved on), writes
+the answer as ``FOLDER/dbopen.csv`` for Reflex 3000 to import: first into a temporary
+file, then renamed over the old one, so the ERP never reads half a file.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from django.core.management.base import BaseCommand, CommandError
 from integrations.models import Integration
 
 DROPPED = "fmuta6.csv"
+OPEN_ITEMS = "dbopen.csv"
 # The portal's answers that say the file itself is wrong: resending it cannot help.
 _REFUSED = {400, 413, 415, 422}
 
@@ -59,6 +65,7 @@ class Command(BaseCommand):
         watcher = Watcher(
             folder,
             url=options["url"].rstrip("/") + "/api/v1/uploads",
+            open_items_url=options["url"].rstrip("/") + "/api/v1/open-items",
             token=options["token"] or integration.issue_intake_token(),
             say=self.stdout.write,
         )
@@ -72,16 +79,42 @@ class Command(BaseCommand):
 
 
 class Watcher:
-    def __init__(self, folder: Path, *, url: str, token: str, say: Any) -> None:
+    def __init__(
+        self, folder: Path, *, url: str, token: str, say: Any, open_items_url: str | None = None
+    ) -> None:
         self.folder, self.url, self.token, self.say = folder, url, token, say
+        self.open_items_url = open_items_url
         self.outbox = folder / "outbox"
         self._last_seen: tuple[int, float] | None = None
+        self._cursor: str | None = None  # the import whose open items are in the folder
 
     def run_pass(self) -> None:
         self.take_dropped()
         for path in sorted(self.outbox.glob("*.csv")) if self.outbox.is_dir() else []:
             if not self.send(path):
                 break  # the portal is not taking files now; keep their order for the next pass
+        if self.open_items_url:
+            self.fetch_open_items()
+
+    def fetch_open_items(self) -> None:
+        """Write dbopen.csv when an import newer than the one in the folder finished."""
+        assert self.open_items_url is not None
+        try:
+            answer = httpx.get(
+                self.open_items_url,
+                headers={"Authorization": f"Bearer {self.token}", "Accept": "text/csv"},
+                timeout=60,
+            )
+        except httpx.HTTPError:
+            return  # the next pass asks again; the folder keeps the last file
+        cursor = answer.headers.get("X-Open-Items-Cursor")
+        if answer.status_code != 200 or cursor in (None, "0", self._cursor):
+            return
+        partial = self.folder / f".{OPEN_ITEMS}.partial"
+        partial.write_bytes(answer.content)
+        os.replace(partial, self.folder / OPEN_ITEMS)
+        self._cursor = cursor
+        self.say(f"Wrote {OPEN_ITEMS}: the open items of import #{cursor}.")
 
     def take_dropped(self) -> None:
         """Move a dropped file into the outbox once it has stopped growing."""

@@ -38,12 +38,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from integrations.connectors.exact.simulator import entries, odata
+from integrations.connectors.exact.simulator import entries, odata, open_items
 from integrations.connectors.exact.simulator.entries import KINDS, PROPERTIES
 from integrations.connectors.exact.simulator.language import translate
 from integrations.simulators.common import (
@@ -109,6 +110,9 @@ class Division:
         self.journal_lines = odata.Table("EntryID", "Notes")
         self.next_code = 1
         self.next_number: dict[str, int] = {}
+        # Open items: what was paid per entry (EntryID), and each entry's list number.
+        self.payments: dict[str, Decimal] = {}
+        self.hids: dict[str, int] = {}
 
     def add_account(
         self, body: dict[str, Any], *, accept_duplicates: bool = False
@@ -389,6 +393,7 @@ def create_app(*, state_path: Path | None = None, **knobs: Any) -> Starlette:
             OAuthWording("/api/oauth2/auth", "/api/oauth2/token", "Old refresh token used.")
         ),
         Route("/api/v1/current/Me", me),
+        *open_items.routes(),
         Route("/api/v1/{division}/{service}/{resource}", resource, methods=["GET", "POST", "PUT"]),
     ]
     app = build_app(routes, sim, POLICY)

@@ -158,7 +158,12 @@ class Table:
 
 
 def listing(
-    rows: list[dict[str, Any]], url: str, params: dict[str, str], key_field: str | None
+    rows: list[dict[str, Any]],
+    url: str,
+    params: dict[str, str],
+    key_field: str | None,
+    *,
+    page_size: int | None = None,
 ) -> JSONResponse:
     """``{"d": {"results": [...], "__next": url}}`` with ``$select``, ``$top`` and paging.
 
@@ -173,7 +178,8 @@ def listing(
         if match is None or match.group(1).lower() not in keys:
             raise BadQuery(f"The skip token '{token}' is not valid.")
         start = keys.index(match.group(1).lower()) + 1
-    end = start + PAGE_SIZE if top is None else min(start + PAGE_SIZE, top)
+    size = page_size or PAGE_SIZE
+    end = start + size if top is None else min(start + size, top)
     fields = params.get("$select", "")
     page = [select(row, fields) for row in rows[start:end]]
     answer: dict[str, Any] = {"results": page}

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from integrations.connectors.multivers.simulator import rules
+from integrations.connectors.multivers.simulator import open_items, rules
 from integrations.connectors.multivers.simulator.lookups import (
     accounts,
     in_administration,
@@ -354,6 +354,7 @@ def _versioned_routes() -> list[Route]:
         Route(db + "/AccountInfoList/{year}", accounts),
         Route(f"{db}/PaymentConditionNVL", payment_conditions),
         Route(f"{db}/GetNextJournalTransactionCommand", next_transaction, methods=["POST"]),
+        *open_items.routes(db),
         Route(db + "/{entity}", create, methods=["POST"]),
         Route(db + "/{entity}", read, methods=["GET"]),
         Route(db + "/{entity}/{id:path}", read, methods=["GET"]),
@@ -369,7 +370,14 @@ def create_app(*, state_path: Path | None = None, **knobs: Any) -> Starlette:
     """
     sim = Simulator(Faults(**{**DEFAULTS, **knobs}), state_path=state_path)
     routes = _versioned_routes()
-    app = build_app([Mount(f"/{version}", routes=routes) for version in VERSIONS], sim, POLICY)
+    app = build_app(
+        [
+            Route("/_sim/payments", open_items.payments, methods=["GET", "POST"]),
+            *(Mount(f"/{version}", routes=routes) for version in VERSIONS),
+        ],
+        sim,
+        POLICY,
+    )
 
     def fresh_administrations() -> None:
         app.state.administrations = {code: Administration() for code in rules.ADMINISTRATIONS}
