@@ -57,6 +57,9 @@ class Office:
         self.transactions: dict[tuple[str, str], ET.Element] = {}
         self.next_number: dict[tuple[str, int], int] = {}
         self.next_code = 1000
+        # invoice number → the transactions carrying it, so the duplicate check and a
+        # browse on the number cost the same with ten bookings as with ten thousand.
+        self.by_invoice: dict[str, list[tuple[str, str]]] = {}
 
     def relation_exists(self, kind: str, code: str) -> bool:
         return (kind, code) in self.dimensions
@@ -110,9 +113,10 @@ class Office:
         return self._book(document, header, journal, journal_kind)
 
     def _taken(self, journal: str, number: str, relation: str) -> bool:
-        for (code, _), booked in self.transactions.items():
-            if code != journal or rules.text(_node(booked, "header"), "invoicenumber") != number:
+        for code, booked_number in self.by_invoice.get(number, []):
+            if code != journal:
                 continue
+            booked = self.transactions[code, booked_number]
             if JOURNAL_KIND(code) != "purchase" or _relation_of(booked) == relation:
                 return True
         return False
@@ -128,6 +132,9 @@ class Office:
             _set(header, "period", f"{year}/{rules.text(header, 'date')[4:6]}")
         document.set("result", "1")
         self.transactions[journal, number] = copy.deepcopy(document)
+        invoice_number = rules.text(header, "invoicenumber")
+        if invoice_number:
+            self.by_invoice.setdefault(invoice_number, []).append((journal, number))
         first = document.find("lines/line")
         body = {
             "journal": journal,
@@ -171,8 +178,10 @@ class Office:
         answer = ET.Element("browse", result="1")
         ET.SubElement(answer, "office").text = self.code
         ET.SubElement(answer, "code").text = code
-        for (journal, number), booked in self.transactions.items():
-            row = _row(booked, journal, number, dimension_type, self.code)
+        for journal, number in _candidates(request, self):
+            row = _row(
+                self.transactions[journal, number], journal, number, dimension_type, self.code
+            )
             if row is not None and all(test(row[0]) for test in filters):
                 answer.append(row[1])
         return answer
@@ -208,6 +217,18 @@ def _row(
     for tag, value in (("office", office), ("code", journal), ("number", number), ("line", "1")):
         ET.SubElement(key, tag).text = value
     return cells, row
+
+
+def _candidates(request: ET.Element, office: Office) -> list[tuple[str, str]]:
+    """The transactions a browse can match: those of the invoice number it asks for."""
+    for column in request.iterfind("column"):
+        if (
+            rules.text(column, "field") == "fin.trs.line.invnumber"
+            and rules.text(column, "operator") == "equal"
+            and rules.text(column, "from")
+        ):
+            return office.by_invoice.get(rules.text(column, "from"), [])
+    return list(office.transactions)
 
 
 def _filters(request: ET.Element) -> tuple[list[Any], str]:

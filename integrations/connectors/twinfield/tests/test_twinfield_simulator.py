@@ -129,6 +129,26 @@ def test_a_transaction_missing_its_mandatory_elements_names_each(sim, token):
     assert sim.ledger() == []
 
 
+@pytest.mark.parametrize("accept_duplicates", [False, True])
+def test_an_invoice_number_taken_on_the_journal_is_refused_on_it(sim, accept_duplicates):
+    connector = connect(sim)
+    sim.set_faults(accept_duplicates=accept_duplicates)
+    document = connector._document("sales_invoice", subject("sales_invoice"))
+    first = connector._process(document, kind="sales_invoice", trail=[])
+    again = connector._process(document, kind="sales_invoice", trail=[])
+
+    assert first.get("result") == "1"
+    if accept_duplicates:
+        assert again.get("result") == "1"
+        assert len(bookings(sim, "sales_invoice")) == 2
+        return
+    assert again.get("result") == "0"
+    taken = again.find("header/invoicenumber").get("msg")
+    assert taken == f"Factuurnummer '{document.findtext('header/invoicenumber')}' is al in gebruik."
+    assert len(bookings(sim, "sales_invoice")) == 1
+    assert len(sim.refused_duplicates()) == 1
+
+
 def test_every_message_of_the_simulator_a_user_meets_is_explained(sim):
     """The simulator's refusals of the demo faults, through reason_of, are in the catalogue."""
     messages = [
