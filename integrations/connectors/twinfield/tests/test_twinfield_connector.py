@@ -8,6 +8,7 @@ shown on our own fields; look-ups of a record in doubt through documented calls 
 from __future__ import annotations
 
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from integrations.connectors.base import DeliveryError, Fault, Result
 from integrations.connectors.twinfield import soap
 from integrations.connectors.twinfield.connector import TwinfieldConnector
+from integrations.connectors.twinfield.forms import TwinfieldSettingsForm
 
 from .support import (
     KINDS,
@@ -54,6 +56,42 @@ def test_the_token_names_the_cluster_every_call_goes_to(sim):
     # Validated once per token: the cluster is kept for the token's life.
     assert all(url.endswith("/webservices/processxml.asmx") for url in urls)
     assert sim.stats()["token_calls"] == 1
+
+
+def test_the_login_asks_for_the_claims_that_name_the_cluster_and_a_refresh_token(sim):
+    sim.reset()
+    connector = connected(sim.base_url)
+
+    query = parse_qs(urlsplit(connector.authorize_url(redirect_uri="http://x/cb", state="s")).query)
+
+    assert set(query["scope"][0].split()) >= {"openid", "twf.organisation", "offline_access"}
+    assert query["nonce"][0]  # Twinfield wants one on every authorize request
+    assert connector.credentials.load()["refresh_token"]
+
+
+@pytest.mark.parametrize(
+    ("office", "error"),
+    [
+        (" nla000001 ", None),
+        ("NLA 000001", "An office code has letters, digits, - and _ only, e.g. NLA000001."),
+    ],
+)
+def test_the_settings_form_takes_an_office_code(office, error):
+    form = TwinfieldSettingsForm(
+        {
+            "base_url": "https://login.twinfield.com",
+            "office": office,
+            "destiny": "final",
+            "debtors_account": "1300",
+            "creditors_account": "1600",
+        }
+    )
+
+    assert form.is_valid() is (error is None)
+    if error is None:
+        assert form.cleaned_data["office"] == "NLA000001"
+    else:
+        assert form.errors["office"] == [error]
 
 
 def test_a_token_naming_a_cluster_outside_twinfield_stops_the_run():
