@@ -24,30 +24,44 @@ if TYPE_CHECKING:
 
 PASSWORD = "bench-password-4711"  # noqa: S105 - a throwaway user in a scratch database
 USERNAME = "bench"
-# The kinds a batch cycles through. Journal entries are left out: the Multivers simulator
-# looks them up with a linear scan, which would make it, not the portal, the bottleneck.
+# The kinds a batch cycles through. Journal entries are left out: a simulator may look them
+# up with a linear scan (Multivers' does), which would make it, not the portal, the bottleneck.
 BATCH_KINDS = ("sales_invoice", "customer", "purchase_invoice", "supplier")
 
 
-def tenant(*, connector: str = "multivers") -> Integration:
+def default_package() -> str:
+    """The package a benchmark runs against unless ``--package`` says otherwise: the first
+    registered one with a simulator that publishes no rate limit, so the figure is the
+    portal's and not the package's allowance."""
+    from integrations.connectors.registry import get_connector_class
+    from integrations.simulators.registry import simulator_names
+
+    names = simulator_names()
+    return next((key for key in names if get_connector_class(key).rate_limit is None), names[0])
+
+
+def tenant(*, connector: str | None = None) -> Integration:
     """A company with a consultant ``bench`` and one integration (not yet connected)."""
+    connector = connector or default_package()
     company = Company.objects.create(name="Bench BV", slug="bench", reflex_code="BENCH")
     user = get_user_model().objects.create_user(username=USERNAME, password=PASSWORD)
     Membership.objects.create(user=user, company=company, role=Role.CONSULTANT)
     return tenant_integration(company, f"Bench {connector}", connector=connector)
 
 
-def tenant_integration(company: Company, name: str, *, connector: str = "multivers") -> Integration:
-    if connector == "multivers":
-        base_url, settings = "http://127.0.0.1:8101/V22", {"database": "MVL00001"}
-    else:
-        base_url, settings = "http://127.0.0.1:8102", {"division": 123456}
+def tenant_integration(company: Company, name: str, *, connector: str | None = None) -> Integration:
+    """An integration on ``connector``'s simulator at its default address and demo settings."""
+    from integrations.connectors.registry import get_connector_class
+    from integrations.simulators.registry import spec_of
+
+    connector = connector or default_package()
+    spec = spec_of(connector)
     return Integration.objects.create(
         company=company,
         name=name,
         connector=connector,
-        base_url=base_url,
-        settings=settings,
+        base_url=f"http://127.0.0.1:{spec.port}{spec.prefix}",
+        settings=dict(get_connector_class(connector).demo_settings[0]),
         credentials={"client_id": "cloud-portal-demo", "client_secret": "demo-secret"},
     )
 
@@ -66,28 +80,16 @@ def connect(integration: Integration, simulator: RunningSimulator) -> None:
     integration.save(update_fields=["base_url", "credentials"])
 
 
-# The Multivers administration's own journals and accounts; the examples carry Exact's.
-_MULTIVERS_JOURNALS = {"sales_invoice": "V", "purchase_invoice": "I", "journal_entry": "M"}
-_MULTIVERS_ACCOUNTS = {"4300": "4100", "4500": "4000"}
-
-
-def record(kind: str, n: int, connector: str = "multivers") -> dict[str, Any]:
+def record(kind: str, n: int, connector: str) -> dict[str, Any]:
     """``example_record`` as Reflex sends it to a company on ``connector``."""
-    data = example_record(kind, n)
-    if connector == "multivers" and kind in _MULTIVERS_JOURNALS:
-        data["journal"] = _MULTIVERS_JOURNALS[kind]
-        if kind != "journal_entry":
-            data.setdefault("payment_terms_code", "30")
-        for item in data["lines"]:
-            item["gl_account"] = _MULTIVERS_ACCOUNTS.get(item["gl_account"], item["gl_account"])
-    return data
+    return example_record(kind, n, package=connector)
 
 
 def batch(
     size: int,
     *,
     offset: int = 0,
-    connector: str = "multivers",
+    connector: str | None = None,
     kinds: tuple[str, ...] = BATCH_KINDS,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """``size`` valid (kind, record) pairs, kinds in turn, identifiers unique in the batch.
@@ -96,6 +98,7 @@ def batch(
     :func:`seed_relations`), so none is refused as existing already. Batches with
     offsets ``size`` apart share no identifier (the engine skips what an earlier run booked).
     """
+    connector = connector or default_package()
     for i in range(size):
         kind = kinds[(offset + i) % len(kinds)]
         n = (offset + i) // len(kinds)
@@ -107,20 +110,21 @@ def batch(
         )
 
 
-def seed_relations(simulator: RunningSimulator) -> None:
-    """Book the customers and suppliers invoices refer to, straight into the simulator."""
-    import httpx
+def seed_relations(integration: Integration) -> None:
+    """Book the customers and suppliers invoices refer to, through the integration's own
+    connector (it must be connected, see :func:`connect`)."""
+    from integrations.canonical import validate_record
+    from integrations.credentials import connector_for
 
-    from integrations.connectors.multivers.mapping import to_multivers
-
-    if simulator.name != "multivers":
-        raise NotImplementedError("only the Multivers simulator is seeded so far")
-    headers = simulator.auth_headers()
-    with httpx.Client(base_url=f"{simulator.base_url}/api/MVL00001", headers=headers) as client:
+    connector = connector_for(integration)
+    try:
         for n in range(EXAMPLE_RELATIONS):
-            for kind, entity in (("customer", "Customer"), ("supplier", "Supplier")):
-                body = to_multivers(kind, record(kind, n))
-                client.post(f"/{entity}", json=body).raise_for_status()
+            for kind in ("customer", "supplier"):
+                valid, errors = validate_record(kind, record(kind, n, integration.connector))
+                assert valid is not None, errors
+                connector.book(kind, valid, idempotency_key=f"seed-{kind}-{n}")
+    finally:
+        connector.client.close()
 
 
 # --- bulk rows -------------------------------------------------------------------------------

@@ -3,15 +3,16 @@
     .venv/bin/python bench/export_throughput.py [--size 10000] [--latency-ms 0] [--split]
 
 Subject: a run of ``--size`` lines stored with ``run_create`` and delivered by a real Celery
-worker subprocess (prefork, Redis broker) through the Multivers connector, timed from the
+worker subprocess (prefork, Redis broker) through a package's connector (``--package``,
+default: the first without a published rate limit), timed from the
 moment the run is queued until its status is final. Reference: a thread pool of the same
-size as the engine's delivery concurrency sending the same requests with a bare
-``httpx.Client`` — the connector's ``to_package`` bodies, computed before the clock starts,
+size as the engine's concurrency sending the same requests with a bare ``httpx.Client``
+(the package's ``simulator/bench.py``) — the connector's ``to_package`` bodies, computed before the clock starts,
 and for invoices the journal-number call the connector makes first — once before the
 subject and once after, their mean taken, so a machine that gets busier or quieter during
 the run does not tilt the ratio. All runs use one simulator process, reset and seeded with
 the same relations before each. ``--split`` also times the connector alone (its
-``deliver`` on the same thread pool, no engine), to tell connector cost from engine cost.
+``book`` on the same thread pool, no engine), to tell connector cost from engine cost.
 """
 
 from __future__ import annotations
@@ -27,62 +28,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import harness
 
 TARGET = 0.8
-DATABASE = "MVL00001"
-RELATIONS = {"customer": "Customer", "supplier": "Supplier"}
-INVOICES = {"sales_invoice": "CustomerInvoice", "purchase_invoice": "SupplierInvoice"}
 
 
-def raw_requests(
-    records: list[tuple[str, dict[str, Any]]],
-) -> list[tuple[str, dict[str, Any], Any]]:
-    """(entity, body, fiscal year + journal for the number call or None), per line."""
-    from integrations.canonical import validate_record
-    from integrations.connectors.multivers.mapping import to_multivers
+def raw_reference(package: str) -> Any:
+    """The package's hand-written reference (``simulator/bench.py`` beside its simulator):
+    ``raw_requests(records)`` and ``raw_export(simulator, prepared, concurrency)``."""
+    from importlib import import_module
 
-    prepared = []
-    for kind, raw in records:
-        record, _errors = validate_record(kind, raw)
-        assert record is not None, _errors
-        body = to_multivers(kind, record)
-        if kind in RELATIONS:
-            prepared.append((RELATIONS[kind], body, None))
-        else:
-            numbering = {
-                "fiscalYear": str(record["fiscal_year"]),
-                "journalId": str(record["journal"]),
-            }
-            prepared.append((INVOICES[kind], body, numbering))
-    return prepared
+    from integrations.simulators.registry import spec_of
 
-
-def raw_export(
-    simulator: Any, prepared: list[tuple[str, dict[str, Any], Any]], concurrency: int
-) -> float:
-    """Send every prepared request with ``concurrency`` threads on one client; seconds taken."""
-    import httpx
-
-    headers = simulator.auth_headers()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    base = f"{simulator.base_url}/api/{DATABASE}"
-    with httpx.Client(base_url=base, headers=headers, limits=limits, timeout=30) as client:
-
-        def send(item: tuple[str, dict[str, Any], Any]) -> None:
-            entity, body, numbering = item
-            if numbering is not None:
-                number = client.post("/GetNextJournalTransactionCommand", params=numbering)
-                body = {**body, "journalTransaction": int(number.raise_for_status().json())}
-            client.post(f"/{entity}", json=body).raise_for_status()
-
-        with harness.stopwatch() as elapsed, ThreadPoolExecutor(concurrency) as pool:
-            for _ in pool.map(send, prepared):
-                pass
-    return elapsed()
+    simulator_package = spec_of(package).app.partition(":")[0].rpartition(".")[0]
+    try:
+        return import_module(f"{simulator_package}.bench")
+    except ModuleNotFoundError:
+        raise SystemExit(
+            f"{package} has no raw httpx reference ({simulator_package}.bench); "
+            "write one beside its simulator"
+        ) from None
 
 
 def connector_export(
     integration: Any, records: list[tuple[str, dict[str, Any]]], concurrency: int
 ) -> float:
-    """The connector alone: ``deliver`` on a thread pool, no engine, no database writes."""
+    """The connector alone: ``book`` on a thread pool, no engine, no database writes."""
     from integrations.canonical import validate_record
     from integrations.credentials import connector_for
 
@@ -91,7 +59,7 @@ def connector_export(
     try:
         with harness.stopwatch() as elapsed, ThreadPoolExecutor(concurrency) as pool:
             for _ in pool.map(
-                lambda item: connector.deliver(item[0], item[1], idempotency_key=""), validated
+                lambda item: connector.book(item[0], item[1], idempotency_key=""), validated
             ):
                 pass
     finally:
@@ -139,20 +107,28 @@ def main() -> None:
 
     from bench import data
     from integrations.canonical.examples import EXAMPLE_RELATIONS
-    from runs.services.delivery import EngineConfig
+    from runs.services.export import EngineConfig
 
     concurrency = EngineConfig.from_settings().concurrency
-    simulator = harness.start_simulator("multivers", latency_ms=options.latency_ms)
-    records = list(data.batch(options.size))
-    prepared = raw_requests(records)
+    package = options.package or data.default_package()
+    reference = raw_reference(package)
+    simulator = harness.start_simulator(package, latency_ms=options.latency_ms)
+    integration = data.tenant(connector=package)
+    records = list(data.batch(options.size, connector=package))
+    prepared = reference.raw_requests(records)
+
+    def fresh_simulator() -> None:
+        """Reset, seeded with the relations the invoices name, the integration logged in."""
+        simulator.reset()
+        simulator.set_faults(latency_ms=options.latency_ms)
+        data.connect(integration, simulator)
+        data.seed_relations(integration)
 
     def raw_round() -> tuple[float, float]:
         """One reference run on a fresh simulator: (seconds, simulator CPU share)."""
-        simulator.reset()
-        simulator.set_faults(latency_ms=options.latency_ms)
-        data.seed_relations(simulator)
+        fresh_simulator()
         with harness.CpuShare(simulator.pid) as share:
-            seconds = raw_export(simulator, prepared, concurrency)
+            seconds = reference.raw_export(simulator, prepared, concurrency)
         booked = simulator.stats()["bookings"] - 2 * EXAMPLE_RELATIONS
         if booked != options.size:
             raise SystemExit(f"raw httpx booked {booked} of {options.size} lines")
@@ -163,11 +139,7 @@ def main() -> None:
     harness.note(f"raw httpx: {options.size} lines, {concurrency} threads")
     raw_before, raw_sim = raw_round()
 
-    simulator.reset()
-    simulator.set_faults(latency_ms=options.latency_ms)
-    data.seed_relations(simulator)
-    integration = data.tenant()
-    data.connect(integration, simulator)
+    fresh_simulator()
     worker = harness.Worker("export-worker")
     harness.note(f"engine: {options.size} lines through a Celery worker")
     with harness.CpuShare(simulator.pid) as engine_sim:
@@ -186,10 +158,7 @@ def main() -> None:
     connector_rate = None
     if options.split:
         harness.note("the connector alone")
-        simulator.reset()
-        simulator.set_faults(latency_ms=options.latency_ms)
-        data.seed_relations(simulator)
-        data.connect(integration, simulator)
+        fresh_simulator()
         connector_rate = harness.rate(
             options.size, connector_export(integration, records, concurrency)
         )

@@ -60,6 +60,9 @@ def parser(description: str, *, size: int) -> argparse.ArgumentParser:
     args.add_argument("--size", type=int, default=size, help=f"lines or rows (default {size})")
     args.add_argument("--keep-db", action="store_true", help="do not drop the scratch database")
     args.add_argument(
+        "--package", help="connector key of the package to run against (default: see bench/data.py)"
+    )
+    args.add_argument(
         "--strict", action="store_true", help="exit 1 when a target is missed (default: exit 0)"
     )
     return args
@@ -277,7 +280,7 @@ def wait_http(url: str, timeout: float = 30) -> None:
             time.sleep(0.05)
 
 
-def start_simulator(package: str = "multivers", **knobs: Any) -> RunningSimulator:
+def start_simulator(package: str, **knobs: Any) -> RunningSimulator:
     """A simulator of one package in a process of its own (so it never shares our GIL).
 
     Answers the tests' :class:`RunningSimulator` (control API, ``login()``); the process

@@ -31,13 +31,15 @@ def worker_peak(integration: Any, simulator: Any, size: int, offset: int) -> tup
     from bench.export_throughput import engine_export
 
     simulator.reset()
-    data.seed_relations(simulator)
     data.connect(integration, simulator)
+    data.seed_relations(integration)
     worker = harness.Worker(f"memory-worker-{size}")
     try:
         with harness.PeakRss(worker.processes) as rss:
             seconds, run = engine_export(
-                integration, list(data.batch(size, offset=offset)), timeout=max(600.0, size / 20)
+                integration,
+                list(data.batch(size, offset=offset, connector=integration.connector)),
+                timeout=max(600.0, size / 20),
             )
     finally:
         worker.stop()
@@ -130,9 +132,9 @@ def main() -> None:
 
     from bench import data
 
-    integration = data.tenant()
+    integration = data.tenant(connector=options.package)
     if not options.skip_worker:
-        simulator = harness.start_simulator("multivers")
+        simulator = harness.start_simulator(integration.connector)
         small, large = max(options.size // 4, 1), options.size
         figures = {}
         for size, offset in ((small, 0), (large, small)):

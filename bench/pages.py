@@ -199,7 +199,7 @@ def main() -> None:
     from django.urls import reverse
 
     from bench import data
-    from integrations.selectors import HISTORY_PAGE_SIZE
+    from runs.selectors import HISTORY_PAGE_SIZE
 
     harness.note(f"{options.size} runs and a run of {options.lines} lines")
     integration = data.tenant()

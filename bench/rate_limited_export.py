@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/rate_limited_export.py [--size 600] [--workers 1|2] [--no-align]
 
-The Exact Online simulator (it reports its window in ``X-RateLimit-Minutely-*`` headers,
-as Exact does) allows ``rate_limit_per_minute`` = 2 * ``--size`` API calls: a new customer
+The simulator of the first package that publishes a rate limit (``--package`` to choose;
+Exact Online's reports its window in ``X-RateLimit-Minutely-*`` headers, as Exact does) allows ``rate_limit_per_minute`` = 2 * ``--size`` API calls: a new customer
 costs two (look-up by code, then create), so the run needs about one minute at the allowed
 rate (``--run-seconds`` shortens it: the allowance grows to match). The run is queued at the start of a clock minute, where the simulator's fixed
 window starts (``--no-align`` skips the wait, for smoke runs; the ratio is then loose).
@@ -63,6 +63,14 @@ def run_all(
         time.sleep(0.05)
 
 
+def rate_limited_package() -> str:
+    """The first registered package that publishes a rate limit (``Connector.rate_limit``)."""
+    from integrations.connectors.registry import get_connector_class
+    from integrations.simulators.registry import simulator_names
+
+    return next(key for key in simulator_names() if get_connector_class(key).rate_limit)
+
+
 def main() -> None:
     args = harness.parser(__doc__.splitlines()[0], size=600)
     args.add_argument("--workers", type=int, choices=(1, 2), default=1)
@@ -80,18 +88,19 @@ def main() -> None:
     from bench import data
 
     allowed = CALLS_PER_LINE * options.size * 60 // options.run_seconds
-    simulator = harness.start_simulator("exact", rate_limit_per_minute=allowed)
-    first = data.tenant(connector="exact")
+    package = options.package or rate_limited_package()
+    simulator = harness.start_simulator(package, rate_limit_per_minute=allowed)
+    first = data.tenant(connector=package)
     integrations = [first]
     if options.workers == 2:
         integrations.append(
-            data.tenant_integration(first.company, "Bench exact 2", connector="exact")
+            data.tenant_integration(first.company, f"Bench {package} 2", connector=package)
         )
     for integration in integrations:
         data.connect(integration, simulator)
     share = options.size // len(integrations)
     batches = [
-        list(data.batch(share, offset=i * share, connector="exact", kinds=("customer",)))
+        list(data.batch(share, offset=i * share, connector=package, kinds=("customer",)))
         for i in range(len(integrations))
     ]
     workers = [harness.Worker(f"ratelimit-worker-{i}") for i in range(options.workers)]

@@ -146,11 +146,11 @@ def connector_for(
 ) -> Connector:
     """The integration's connector with its HTTP client, credentials and shared limiter.
 
-    Without ``limiter`` the integration's shared one is used (``runs.services.limits``):
+    Without ``limiter`` the integration's shared one is used (``integrations.limits``):
     every call to the package counts against the company's allowance, whoever makes it.
     Close ``connector.client`` when done.
     """
-    from runs.services.limits import guards_for, limiter_for
+    from integrations.limits import guards_for, limiter_for
 
     connector_class = integration.connector_class
     if limiter is None:

@@ -2,15 +2,9 @@
 
 from django.urls import path
 
-from integrations.views import connection, screens
+from integrations.views import connection
 
 urlpatterns = [
-    path("integrations/", screens.integration_list, name="integration_list"),
-    path(
-        "integrations/<int:integration_id>/history/",
-        screens.run_history,
-        name="run_history",
-    ),
     path(
         "integrations/<int:integration_id>/settings/",
         connection.integration_settings,

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from integrations.models import Integration
-from integrations.selectors import open_failures
 from notifications.models import (
     DEFAULT_FREQUENCY,
     ExtraRecipient,
@@ -195,14 +194,16 @@ def failure_report(*, integration: Integration, runs: Sequence[Run]) -> FailureR
     Lines are read through the integration's own open failures, so a mail can only
     ever name lines of the integration (and company) it is about.
     """
-    lines = open_failures(integration_ref=integration.pk).filter(run__in=[run.pk for run in runs])
+    lines = RunLine.objects.open_failures(integration=integration.pk).filter(
+        run__in=[run.pk for run in runs]
+    )
     return _report(integration, runs, lines)
 
 
 def assigned_report(*, integration: Integration, line_ids: Sequence[int]) -> FailureReport:
     """The assigned lines still open, grouped by reason as the failure mail groups them;
     read through the integration's open failures, so never another company's lines."""
-    lines = open_failures(integration_ref=integration.pk).filter(pk__in=list(line_ids))
+    lines = RunLine.objects.open_failures(integration=integration.pk).filter(pk__in=list(line_ids))
     return _report(integration, [], lines)
 
 

@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from integrations.views.screens import get_integration
 from notifications import services
 from notifications.forms import ExtraRecipientForm, NotificationsForm
 from notifications.models import ExtraRecipient, Frequency, Subscription
@@ -26,7 +25,7 @@ from notifications.selectors import (
     user_choices,
 )
 from portal.models import Company, Membership, Role
-from portal.tenancy import company_view
+from portal.tenancy import company_view, get_integration
 from runs.views.requests import authenticated
 
 

@@ -62,6 +62,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_pairs(name: str) -> dict[str, str]:
+    """``key=value,key=value`` as a dict; a pair without ``=`` stops start-up."""
+    pairs = {}
+    for item in env_list(name, []):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ImproperlyConfigured(f"{name}: {item!r} is not key=value.")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
 # EMAIL_URL scheme → (use STARTTLS, use implicit TLS).
 _SMTP_SCHEMES = {
     "smtp": (False, False),

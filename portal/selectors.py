@@ -137,7 +137,7 @@ def visible_integrations(*, user: AbstractBaseUser) -> QuerySet[Integration]:
 
 
 def _open(integration_ref: OuterRef) -> QuerySet[RunLine]:
-    return RunLine.objects.open_failures().filter(integration=integration_ref).order_by()
+    return RunLine.objects.open_failures(integration=integration_ref).order_by()
 
 
 def _count(queryset: QuerySet[Any]) -> Coalesce:

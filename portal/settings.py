@@ -16,7 +16,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_float, env_int, env_list, env_mailer, env_str
+from integrations.connectors.registry import package_folders
+from portal.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_mailer,
+    env_pairs,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -223,8 +232,10 @@ if not FIELD_ENCRYPTION_KEYS:
     )
 # Lets an integration point at the local simulators (127.0.0.1/localhost); never in production.
 CONNECTOR_ALLOW_LOCAL_HOSTS = env_bool("CONNECTOR_ALLOW_LOCAL_HOSTS", not PRODUCTION)
-SIMULATOR_MULTIVERS_URL = env_str("SIMULATOR_MULTIVERS_URL", "http://127.0.0.1:8101/V22")
-SIMULATOR_EXACT_URL = env_str("SIMULATOR_EXACT_URL", "http://127.0.0.1:8102")
+# Where the demo's simulators answer: on SIMULATOR_HOST at each connector's declared port,
+# unless SIMULATOR_URLS names a package's API base outright ("exact=http://sims:8102,…").
+SIMULATOR_HOST = env_str("SIMULATOR_HOST", "127.0.0.1")
+SIMULATOR_URLS = env_pairs("SIMULATOR_URLS")
 # Public URL of the portal, used in OAuth redirect URIs.
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 
@@ -262,7 +273,11 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # --- i18n -------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("nl", _("Dutch"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Each package's own translations (its forms' labels, help texts) live in its folder.
+LOCALE_PATHS = [
+    BASE_DIR / "locale",
+    *(folder / "locale" for folder in package_folders() if (folder / "locale").is_dir()),
+]
 TIME_ZONE = env_str("TIME_ZONE", "Europe/Amsterdam")
 USE_I18N = True
 FORMAT_MODULE_PATH = ["portal.formats"]

@@ -16,7 +16,9 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
 
+from integrations.models import Integration
 from portal.models import Membership, Role
 
 
@@ -30,6 +32,11 @@ def get_membership(request: HttpRequest, company_slug: str) -> Membership:
         )
     except Membership.DoesNotExist:
         raise Http404("No such company.") from None
+
+
+def get_integration(membership: Membership, integration_id: int) -> Integration:
+    """The integration if it belongs to the member's company, else 404."""
+    return get_object_or_404(Integration, pk=integration_id, company=membership.company)
 
 
 def company_view(role: str = Role.VIEWER) -> Callable[..., Any]:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -129,15 +131,17 @@ class Run(models.Model):
 
 
 class RunLineQuerySet(models.QuerySet["RunLine"]):
-    def open_failures(self) -> RunLineQuerySet:
+    def open_failures(self, *, integration: Any = None) -> RunLineQuerySet:
         """Failed lines nobody re-offered or resolved yet: what still needs a person.
 
-        The one definition of "open", served by the ``line_open_failures`` partial index;
-        every screen, count and mail uses it.
+        The one definition of "open", served by the ``line_open_failures`` partial index
+        (which leads with the integration); every screen, count and mail uses it.
+        ``integration``: an Integration, its pk or an ``OuterRef`` to one.
         """
-        return self.filter(
+        lines = self.filter(
             status=LineStatus.FAILED, reoffered_in__isnull=True, resolved_at__isnull=True
         )
+        return lines if integration is None else lines.filter(integration=integration)
 
 
 class RunLine(models.Model):

@@ -1,19 +1,37 @@
-"""Reads behind the run and line screens. Callers pass rows already scoped to a company."""
+"""Reads behind the run, line, Integrations and History screens.
+
+Callers pass rows already scoped to a company; each read answers with a fixed number of
+queries however many integrations, runs or lines there are.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, F, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
 
-from runs.models import DeliveryAttempt, Kind, LineEdit, LineStatus, Run, RunLine
+from integrations.models import Integration
+from runs.models import DeliveryAttempt, Kind, LineEdit, LineStatus, Run, RunLine, RunStatus
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-    from integrations.models import Integration
+    from portal.models import Company
 
 # A record's earlier attempts shown on the line page; older ones are rarely of interest.
 HISTORY_LIMIT = 50
@@ -189,10 +207,6 @@ def record_search(
     )
 
 
-def _open_failures(integration: Integration) -> QuerySet[RunLine]:
-    return RunLine.objects.open_failures().filter(integration=integration)
-
-
 def open_failures_page(
     *,
     integration: Integration,
@@ -202,7 +216,7 @@ def open_failures_page(
 ) -> OpenFailuresPage:
     """Open failed lines of every run (of ``assigned_to``'s if given), oldest run first,
     keyset-paginated on (run number, position): one query however deep the page."""
-    lines = _open_failures(integration)
+    lines = RunLine.objects.open_failures(integration=integration)
     if assigned_to is not None:
         lines = lines.filter(assigned_to_id=assigned_to.pk)
     if after is not None:
@@ -222,7 +236,7 @@ def open_failures_page(
 
 
 def open_failures_count(*, integration: Integration) -> int:
-    return _open_failures(integration).count()
+    return RunLine.objects.open_failures(integration=integration).count()
 
 
 def runs_with_marked_lines(
@@ -233,10 +247,126 @@ def runs_with_marked_lines(
     Retry makes one new run per old run, so the screen offers it run by run.
     """
     rows = (
-        _open_failures(integration)
+        RunLine.objects.open_failures(integration=integration)
         .filter(reoffer=True)
         .values("run_id", "run__number")
         .annotate(count=Count("pk"))
         .order_by("run__number")[:limit]
     )
     return [MarkedRun(row["run_id"], row["run__number"], row["count"]) for row in rows]
+
+
+# --- Integrations and History: an integration's runs ----------------------------------
+# Runs drawn in an integration's chart.
+CHART_RUNS = 20
+HISTORY_PAGE_SIZE = 50
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class HistoryFilter:
+    """Values of the History's status filter."""
+
+    ALL = ""
+    ERRORS = "errors"
+    RUNNING = "running"
+    VALUES = (ALL, ERRORS, RUNNING)
+
+
+@dataclass
+class IntegrationSummary:
+    integration: Integration
+    open_failures: int
+    # Oldest first, as the chart draws them; the last one is the latest run.
+    recent_runs: list[Run] = field(default_factory=list)
+
+    @property
+    def last_run(self) -> Run | None:
+        return self.recent_runs[-1] if self.recent_runs else None
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    runs: Sequence[Run]
+    # Pass as ``before`` to get the next (older) page; None on the last page.
+    older_before: int | None
+    is_newest: bool
+
+    @property
+    def any_active(self) -> bool:
+        return any(run.is_active for run in self.runs)
+
+
+def integration_summaries(*, company: Company) -> list[IntegrationSummary]:
+    """The company's integrations with their open failures and latest runs: two queries."""
+    open_count = (
+        RunLine.objects.open_failures(integration=OuterRef("pk"))
+        .order_by()
+        .values("integration")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    integrations = list(
+        Integration.objects.filter(company=company)
+        .annotate(
+            open_failures=Coalesce(Subquery(open_count, output_field=IntegerField()), Value(0))
+        )
+        .order_by("name", "pk")
+    )
+    summaries = {
+        integration.pk: IntegrationSummary(integration, integration.open_failures)
+        for integration in integrations
+    }
+    if not summaries:
+        return []
+    # Run numbers count up per integration (run_create hands them out under a row
+    # lock), so "the last N runs" is a range seek on (integration, number).
+    recent = (
+        Run.objects.filter(
+            integration__company=company,
+            number__gt=F("integration__last_run_number") - CHART_RUNS,
+        )
+        .defer("error", "idempotency_key", "body_hash")
+        .order_by("integration_id", "number")
+    )
+    for run in recent:
+        summaries[run.integration_id].recent_runs.append(run)
+    return list(summaries.values())
+
+
+def run_history(
+    *,
+    integration: Integration,
+    status: str = HistoryFilter.ALL,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    before: int | None = None,
+    page_size: int = HISTORY_PAGE_SIZE,
+) -> HistoryPage:
+    """One page of an integration's runs, newest first, by keyset on the run number.
+
+    One query whatever the depth: no OFFSET, no COUNT(*). It reads one row more than
+    it shows to know whether there is an older page.
+    """
+    runs = Run.objects.filter(integration=integration)
+    if status == HistoryFilter.ERRORS:
+        runs = runs.filter(Q(failed__gt=0) | Q(status=RunStatus.FAILED))
+    elif status == HistoryFilter.RUNNING:
+        runs = runs.filter(status__in=ACTIVE_STATUSES)
+    if date_from is not None:
+        runs = runs.filter(queued_at__gte=_start_of(date_from))
+    if date_to is not None:
+        runs = runs.filter(queued_at__lt=_start_of(date_to + dt.timedelta(days=1)))
+    if before is not None:
+        runs = runs.filter(number__lt=before)
+    rows = list(
+        runs.annotate(retry_of_number=F("retry_of__number"))
+        .defer("idempotency_key", "body_hash")
+        .order_by("-number")[: page_size + 1]
+    )
+    older = rows[page_size - 1].number if len(rows) > page_size else None
+    return HistoryPage(runs=rows[:page_size], older_before=older, is_newest=before is None)
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    """Midnight at the start of ``day`` in the portal's time zone."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))

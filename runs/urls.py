@@ -1,8 +1,24 @@
 from django.urls import path
 
-from runs.views import assign, groups, line_detail, open_failures, records, run_detail, upload
+from runs.views import (
+    assign,
+    groups,
+    history,
+    line_detail,
+    open_failures,
+    records,
+    run_detail,
+    upload,
+)
 
 urlpatterns = [
+    # The company's integrations with their recent runs, and one integration's History.
+    path("integrations/", history.integration_list, name="integration_list"),
+    path(
+        "integrations/<int:integration_id>/history/",
+        history.run_history,
+        name="run_history",
+    ),
     path("runs/<int:run_id>/", run_detail.run_detail, name="run_detail"),
     path("runs/<int:run_id>/progress/", run_detail.run_progress, name="run_progress"),
     path("runs/<int:run_id>/retry/", run_detail.run_retry_view, name="run_retry"),

@@ -73,16 +73,12 @@ _CENT = Decimal("0.01")
 _FIRST_DAY = date(2025, 1, 2)
 
 
-# Each package's administration has journals and accounts of its own; the examples are
-# written for an Exact Online division and translated here for a Multivers administration.
-_PACKAGE_JOURNALS = {
-    "multivers": {"sales_invoice": "V", "purchase_invoice": "I", "journal_entry": "M"},
-}
-_PACKAGE_ACCOUNTS = {"multivers": {"4300": "4100", "4500": "4000"}}
+def example_record(kind: str, n: int, *, package: str | None = None) -> dict[str, Any]:
+    """Valid record number ``n`` (0, 1, 2 …) of ``kind``, as Reflex sends it to ``package``.
 
-
-def example_record(kind: str, n: int, *, package: str = "exact") -> dict[str, Any]:
-    """Valid record number ``n`` (0, 1, 2 …) of ``kind``, as Reflex sends it to ``package``."""
+    Each package's administration has journals and accounts of its own: its connector's
+    ``example_journals`` and ``example_accounts`` translate the generic examples.
+    """
     builders = {
         "customer": lambda: _relation(n, customer=True),
         "supplier": lambda: _relation(n, customer=False),
@@ -93,12 +89,17 @@ def example_record(kind: str, n: int, *, package: str = "exact") -> dict[str, An
     if kind not in builders:
         raise ValueError(f"Unknown record kind {kind!r}.")
     data = builders[kind]()
-    journals = _PACKAGE_JOURNALS.get(package, {})
+    if package is None:
+        return data
+    from integrations.connectors.registry import get_connector_class
+
+    connector_class = get_connector_class(package)
+    journals = connector_class.example_journals
     if kind in journals:
         data["journal"] = journals[kind]
         if kind != "journal_entry":
             data.setdefault("payment_terms_code", "30")
-        accounts = _PACKAGE_ACCOUNTS.get(package, {})
+        accounts = connector_class.example_accounts
         for item in data["lines"]:
             item["gl_account"] = accounts.get(item["gl_account"], item["gl_account"])
     return data

@@ -77,7 +77,7 @@ KIND_LABEL_OVERRIDES: dict[str, dict[str, Promise]] = {
 }
 
 HELP: dict[str, Promise] = {
-    "short_name": _("Multivers Online requires a short name for every relation."),
+    "short_name": _("Some accounting packages require a short name for every relation."),
     "country": _("Two-letter country code, such as NL or BE."),
     "vat_number": _("For Dutch relations in the form NL999999999B99."),
     "coc_number": _("For Dutch relations the 8 digits of the KvK number."),

@@ -23,7 +23,7 @@ import enum
 import importlib
 import re
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlencode, urlparse
@@ -199,8 +199,32 @@ class KnownMessage:
     remedy: StrOrPromise
 
 
+@dataclass(frozen=True)
+class SimulatorSpec:
+    """Where a package's simulator lives, for ``python -m integrations.simulators``, the
+    demo and the tests (which find every simulator through the connector registry)."""
+
+    app: str  # "module:function" answering create_app(state_path=None, **knobs) -> Starlette
+    port: int  # default port for ``python -m integrations.simulators all`` and bin/demo
+    oauth_paths: tuple[str, str]  # (authorize, token), relative to the API base
+    prefix: str = ""  # path of the API base under the simulator's root ("/V22")
+
+
+@dataclass(frozen=True)
+class DemoCompany:
+    """The company ``seed_demo`` puts on a package's simulator (its first administration)."""
+
+    slug: str
+    name: str
+    reflex_code: str
+
+
 class Connector:
-    """Base class. Subclasses fill in the class attributes and the abstract methods."""
+    """Base class. Subclasses fill in the class attributes and the abstract methods.
+
+    Everything of a package is declared here, so adding one touches only its own folder
+    ``integrations/connectors/<key>/`` and one entry point in pyproject.toml.
+    """
 
     key: ClassVar[str]
     label: ClassVar[str]
@@ -228,6 +252,18 @@ class Connector:
     error_budget: ClassVar[ErrorBudget | None] = None
     # A new access token at most this often (Exact Online: 570 s); 0 when no limit.
     token_min_interval: ClassVar[float] = 0.0
+    # The package's simulator, or None when it has none.
+    simulator: ClassVar[SimulatorSpec | None] = None
+    # The settings of each demo administration its simulator holds, the first the default
+    # (seed_demo, the tests, the benchmarks).
+    demo_settings: ClassVar[Sequence[Mapping[str, Any]]] = ()
+    # The demo's company on this package; None: seed_demo makes one up from the label.
+    demo_company: ClassVar[DemoCompany | None] = None
+    # Example records (``integrations.canonical.example_record``) are written for a
+    # generic administration; a package whose journals and accounts differ translates
+    # them: kind -> journal code, and example account -> the package's account.
+    example_journals: ClassVar[Mapping[str, str]] = {}
+    example_accounts: ClassVar[Mapping[str, str]] = {}
 
     def __init__(
         self,
@@ -256,13 +292,18 @@ class Connector:
             return {}
         return module.CATALOGUE
 
+    @classmethod
+    def spoil_examples(cls, records: dict[str, list[dict[str, Any]]]) -> None:
+        """Make a few example records (valid to the portal) ones the package refuses, as it
+        really does: the demo's faults (``erp_send --with-errors``). Default: none."""
+
     # --- records -------------------------------------------------------------------
     def to_package(self, kind: str, record: Mapping[str, Any]) -> dict[str, Any]:
         """Map a canonical record (already validated) to the package's JSON body."""
         raise NotImplementedError
 
-    def deliver(self, kind: str, record: Mapping[str, Any], *, idempotency_key: str) -> Outcome:
-        """Offer one record. Creates it, or per ``on_existing`` updates/skips it.
+    def book(self, kind: str, record: Mapping[str, Any], *, idempotency_key: str) -> Outcome:
+        """Book one record in the package. Creates it, or per ``on_existing`` updates/skips it.
 
         Raises DeliveryError for every fault; never returns on failure.
         """

@@ -1,4 +1,4 @@
-"""``python -m integrations.simulators multivers|exact|all [--port N] [--host H] [--state DIR] [knobs]``.
+"""``python -m integrations.simulators <package key>|all [--port N] [--host H] [--state DIR] [knobs]``.
 
 With ``--state DIR`` each simulator keeps its bookings, records and grants in DIR and
 finds them again when started anew (also after kill -9).
@@ -13,19 +13,27 @@ from typing import Any
 
 import uvicorn
 
-from integrations.simulators.registry import SIMULATORS, create_app, http_implementation
+from integrations.simulators.registry import (
+    create_app,
+    http_implementation,
+    simulator_names,
+    spec_of,
+)
 
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m integrations.simulators", description=__doc__)
-    parser.add_argument("name", choices=[*SIMULATORS, "all"])
+    parser.add_argument("name", choices=[*simulator_names(), "all"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(
-        "--port", type=int, help="port of a single simulator (default multivers 8101, exact 8102)"
+        "--port", type=int, help="port of a single simulator (default: its connector's)"
     )
-    for name, (_, _, port) in SIMULATORS.items():
+    for name in simulator_names():
         parser.add_argument(
-            f"--{name}-port", type=int, default=port, help=f"port of {name} with 'all'"
+            f"--{name}-port",
+            type=int,
+            default=spec_of(name).port,
+            help=f"port of {name} with 'all'",
         )
     parser.add_argument("--state", type=Path, help="folder where the simulators keep their state")
     parser.add_argument("--latency-ms", type=int)
@@ -85,13 +93,13 @@ async def _serve(servers: list[uvicorn.Server]) -> None:
 
 def main() -> None:
     args = _arguments()
-    names = list(SIMULATORS) if args.name == "all" else [args.name]
+    names = simulator_names() if args.name == "all" else [args.name]
     knobs = _knobs(args)
     servers = []
     for name in names:
         port = args.port if args.port and args.name != "all" else getattr(args, f"{name}_port")
         servers.append(_server(name, args.host, port, knobs, args.state))
-        print(f"{name} simulator on http://{args.host}:{port}{SIMULATORS[name][1]}", flush=True)
+        print(f"{name} simulator on http://{args.host}:{port}{spec_of(name).prefix}", flush=True)
     asyncio.run(_serve(servers))
 
 

@@ -1,11 +1,11 @@
 """Run a simulator on a free port in a background thread, for tests and benchmarks.
 
-    with run_simulator("exact", rate_limit_per_minute=600) as sim:
+    with run_simulator(key, rate_limit_per_minute=600) as sim:
         httpx.get(f"{sim.base_url}/api/v1/current/Me", headers=sim.auth_headers())
         assert len(sim.ledger()) == 0
 
-``base_url`` is the API's base: Multivers includes the version (``…/V22``), Exact is the
-bare host. The control API lives at ``root_url + "/_sim/…"``.
+``base_url`` is the API's base: the simulator's root plus its connector's
+``SimulatorSpec.prefix`` (a version path such as ``/V22``, or nothing). The control API lives at ``root_url + "/_sim/…"``.
 
 "The package is down for a minute": run it with a ``state_dir`` and a fixed ``port``, leave
 the block, and start it again with the same two; its books and grants are still there.
@@ -25,16 +25,12 @@ import httpx
 import uvicorn
 
 from integrations.simulators.oauth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from integrations.simulators.registry import SIMULATORS, create_app, http_implementation
+from integrations.simulators.registry import create_app, http_implementation, spec_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-OAUTH_PATHS = {
-    "multivers": ("/OAuth/Authorize", "/OAuth/Token"),
-    "exact": ("/api/oauth2/auth", "/api/oauth2/token"),
-}
 REDIRECT_URI = "http://localhost/callback"
 START_TIMEOUT = 10.0
 
@@ -45,7 +41,8 @@ class RunningSimulator:
     def __init__(self, name: str, root_url: str) -> None:
         self.name = name
         self.root_url = root_url
-        self.base_url = root_url + SIMULATORS[name][1]
+        self.spec = spec_of(name)
+        self.base_url = root_url + self.spec.prefix
         self.client_id = DEMO_CLIENT_ID
         self.client_secret = DEMO_CLIENT_SECRET
         self._control = httpx.Client(base_url=root_url, timeout=10.0)
@@ -75,11 +72,11 @@ class RunningSimulator:
         query = httpx.QueryParams(
             client_id=self.client_id, redirect_uri=redirect_uri, response_type="code", state=state
         )
-        return f"{self.base_url}{OAUTH_PATHS[self.name][0]}?{query}"
+        return f"{self.base_url}{self.spec.oauth_paths[0]}?{query}"
 
     @property
     def token_url(self) -> str:
-        return self.base_url + OAUTH_PATHS[self.name][1]
+        return self.base_url + self.spec.oauth_paths[1]
 
     def login(self) -> dict[str, Any]:
         """Run the authorization-code flow with the demo client; answer the token JSON."""
@@ -103,6 +100,11 @@ class RunningSimulator:
 
     def close(self) -> None:
         self._control.close()
+
+
+def api_client(sim: RunningSimulator, **kwargs: Any) -> httpx.Client:
+    """A client logged in with the demo client, like a connector would be."""
+    return httpx.Client(base_url=sim.base_url, headers=sim.auth_headers(), timeout=5.0, **kwargs)
 
 
 @contextlib.contextmanager

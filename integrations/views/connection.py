@@ -21,9 +21,9 @@ from integrations.connectors.base import DeliveryError
 from integrations.credentials import connector_for
 from integrations.models import Integration
 from integrations.oauth import oauth_redirect_uri, oauth_state_issue, oauth_state_verify
-from integrations.views.screens import get_integration
+from integrations.simulators.registry import simulator_url
 from portal.models import Membership, Role
-from portal.tenancy import company_view
+from portal.tenancy import company_view, get_integration
 
 # A package's own words about a refusal, kept short enough to read.
 MAX_REASON = 300
@@ -49,7 +49,9 @@ def _actor(request: HttpRequest) -> User:
 def _simulator_url(integration: Integration) -> str | None:
     if not settings.CONNECTOR_ALLOW_LOCAL_HOSTS:
         return None
-    return getattr(settings, f"SIMULATOR_{integration.connector.upper()}_URL", None)
+    if integration.connector_class.simulator is None:
+        return None
+    return simulator_url(integration.connector)
 
 
 def _settings_form(integration: Integration, data: Any) -> forms.Form:

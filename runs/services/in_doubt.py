@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from runs.models import LineEdit, LineStatus, Run, RunLine
 from runs.services.corrections import CorrectionError
-from runs.services.delivery import run_wake
+from runs.services.export import run_wake
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -21,7 +21,7 @@ from runs.models import DeliveryAttempt, LineStatus, Run, RunLine
 from runs.services.columns import column, concrete_field
 
 if TYPE_CHECKING:
-    from runs.services.offering import Offered, RetryPolicy
+    from runs.services.attempts import Attempted, RetryPolicy
 
 _LINE_FIELDS = [
     "status",
@@ -51,7 +51,7 @@ def out_of_tries_in_doubt_message(label: str, detail: str) -> str:
 def results_record(
     *,
     run: Run,
-    results: list[Offered],
+    results: list[Attempted],
     policy: RetryPolicy,
     label: str,
     lease_ids: list[int],
@@ -175,7 +175,7 @@ def _attempts_insert(attempts: list[dict[str, Any]]) -> None:
             copy.write_row(row)
 
 
-def _line_from(result: Offered, policy: RetryPolicy, label: str, now: datetime) -> dict[str, Any]:
+def _line_from(result: Attempted, policy: RetryPolicy, label: str, now: datetime) -> dict[str, Any]:
     """The line's ``_LINE_FIELDS`` (and ``id``) after this outcome.
 
     A line that goes back to ``pending`` keeps its doubt (``in_doubt``): the next claim
@@ -183,7 +183,7 @@ def _line_from(result: Offered, policy: RetryPolicy, label: str, now: datetime) 
     ``in_doubt`` (a person checks), never ``failed``: it may be booked.
     """
     job = result.job
-    attempts = job.attempts - 1 + result.offers
+    attempts = job.attempts - 1 + result.counted
     line = {
         "id": job.line_id,
         "status": result.status or LineStatus.PENDING,
@@ -198,7 +198,7 @@ def _line_from(result: Offered, policy: RetryPolicy, label: str, now: datetime) 
     }
     if result.status is not None or result.retry_in is None:
         return line
-    if result.offers and attempts >= policy.max_attempts:
+    if result.counted and attempts >= policy.max_attempts:
         detail = result.detail or result.message
         line["in_doubt"], line["finished_at"] = False, now
         if result.in_doubt:

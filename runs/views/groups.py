@@ -18,9 +18,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from integrations.canonical import NATURAL_KEY, line_fields, record_fields
 from integrations.models import Integration
-from integrations.views.screens import get_integration
 from portal.models import Membership, Role
-from portal.tenancy import company_view
+from portal.tenancy import company_view, get_integration
 from runs.groups import FailureGroup, failure_group, group_lines
 from runs.models import RunLine
 from runs.selectors import runs_with_marked_lines
@@ -47,7 +46,7 @@ def _group(
 ) -> tuple[Integration, FailureGroup]:
     integration = get_integration(membership, integration_id)
     group = failure_group(
-        lines=RunLine.objects.open_failures().filter(integration=integration),
+        lines=RunLine.objects.open_failures(integration=integration),
         catalogue=integration.connector_class.known_messages(),
         key=group_key,
     )
@@ -57,9 +56,7 @@ def _group(
 
 
 def _lines(integration: Integration, group: FailureGroup) -> list[RunLine]:
-    lines = group_lines(
-        lines=RunLine.objects.open_failures().filter(integration=integration), group=group
-    )
+    lines = group_lines(lines=RunLine.objects.open_failures(integration=integration), group=group)
     return list(
         lines.select_related("run", "assigned_to").defer("payload", "correction")[
             :GROUP_LINES_SHOWN
@@ -146,7 +143,7 @@ def _versions(request: HtmxHttpRequest) -> dict[int, int]:
 def _back(membership: Membership, integration: Integration, group: FailureGroup) -> HttpResponse:
     """To the group while it has open lines, else to the integration's open failures."""
     still_open = failure_group(
-        lines=RunLine.objects.open_failures().filter(integration=integration),
+        lines=RunLine.objects.open_failures(integration=integration),
         catalogue={},
         key=group.key,
     )

@@ -16,9 +16,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from integrations.models import Integration
-from integrations.views.screens import get_integration
 from portal.models import Membership, Role
-from portal.tenancy import company_view
+from portal.tenancy import company_view, get_integration
 from runs.groups import failure_groups
 from runs.models import Run, RunLine
 from runs.selectors import open_failures_count, open_failures_page, runs_with_marked_lines
@@ -80,7 +79,7 @@ def open_failures(
         return render(request, "runs/open_failures.html#failures", context)
     context["open_count"] = open_failures_count(integration=integration)
     context["groups"] = failure_groups(
-        lines=RunLine.objects.open_failures().filter(integration=integration),
+        lines=RunLine.objects.open_failures(integration=integration),
         catalogue=integration.connector_class.known_messages(),
     )
     context["marked_runs"] = runs_with_marked_lines(integration=integration)

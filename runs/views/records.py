@@ -7,9 +7,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from integrations.views.screens import get_integration
 from portal.models import Membership, Role
-from portal.tenancy import company_view
+from portal.tenancy import company_view, get_integration
 from runs.selectors import RECORDS_SHOWN, record_search
 from runs.views.requests import HtmxHttpRequest
 

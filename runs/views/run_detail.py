@@ -164,7 +164,7 @@ def run_resume_view(request: HtmxHttpRequest, membership: Membership, run_id: in
         messages.warning(request, _("Only a run that stopped on an error can be resumed."))
         return _back_to_run(membership, run)
     # The delivery engine is built alongside these screens; import it when needed.
-    from runs.services.delivery import run_resume
+    from runs.services.export import run_resume
 
     run_resume(run=run)
     messages.success(request, _("Run #%(number)s resumed.") % {"number": run.number})

@@ -18,9 +18,8 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from integrations.models import Integration
-from integrations.views.screens import get_integration
 from portal.models import Membership, Role
-from portal.tenancy import company_view
+from portal.tenancy import company_view, get_integration
 from runs.models import Trigger
 from runs.services.intake import (
     IntakeError,

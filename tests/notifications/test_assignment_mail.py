@@ -27,7 +27,7 @@ def people(editor, consultant):
 
 
 def _group_url(integration) -> str:
-    lines = RunLine.objects.open_failures().filter(integration=integration)
+    lines = RunLine.objects.open_failures(integration=integration)
     group = failure_groups(lines=lines, catalogue={}).groups[0]
     return reverse(
         "failure_group_assign",

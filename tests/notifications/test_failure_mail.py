@@ -227,7 +227,7 @@ def test_a_run_waiting_for_the_packages_daily_limit_is_mailed_once(
 ):
     from integrations.connectors.multivers.connector import MultiversConnector
     from notifications.sending import mail_send
-    from runs.services.delivery import run_execute
+    from runs.services.export import run_execute
 
     settings.MAIL_DIGEST_WINDOW_SECONDS = 1800  # run faults do not wait for a window
     reset_at = time.time() + 3600

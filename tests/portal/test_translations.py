@@ -12,13 +12,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "locale" / "nl" / "LC_MESSAGES" / "django.po"
+CATALOG = Path("locale") / "nl" / "LC_MESSAGES" / "django.po"
+# The portal's own catalog and each package's (``integrations/connectors/<key>/locale/``).
+CATALOGS = [PO, *sorted((ROOT / "integrations" / "connectors").glob(f"*/{CATALOG}"))]
+catalogs = pytest.mark.parametrize(
+    "po", CATALOGS, ids=[str(po.relative_to(ROOT).parent.parent.parent.parent) for po in CATALOGS]
+)
 
 
-def test_every_dutch_entry_is_translated_and_none_is_fuzzy():
-    catalog = polib.pofile(str(PO))
+@catalogs
+def test_every_dutch_entry_is_translated_and_none_is_fuzzy(po):
+    catalog = polib.pofile(str(po))
     missing = [entry.msgid for entry in catalog.untranslated_entries()]
     fuzzy = [entry.msgid for entry in catalog.fuzzy_entries()]
-    assert not missing, f"Translate these in {PO.relative_to(ROOT)}: {missing}"
+    assert not missing, f"Translate these in {po.relative_to(ROOT)}: {missing}"
     assert not fuzzy, f"Check these fuzzy translations: {fuzzy}"
 
 
@@ -30,9 +37,10 @@ def _translations(catalog) -> dict:
     }
 
 
-def test_the_compiled_catalog_matches_the_translations():
-    compiled = _translations(polib.mofile(str(PO.with_suffix(".mo"))))
-    written = _translations(polib.pofile(str(PO)))
+@catalogs
+def test_the_compiled_catalog_matches_the_translations(po):
+    compiled = _translations(polib.mofile(str(po.with_suffix(".mo"))))
+    written = _translations(polib.pofile(str(po)))
     compiled.pop((None, ""), None)  # the .mo's header entry
     assert compiled == written, (
         "django.mo is not django.po compiled: run `manage.py compilemessages --ignore=.venv`."
@@ -56,8 +64,14 @@ def test_every_string_marked_for_translation_is_in_the_catalog(tmp_path):
         check=True,
         capture_output=True,
     )
-    extracted = polib.pofile(str(tmp_path / "locale" / "nl" / "LC_MESSAGES" / "django.po"))
-    new = [e.msgid for e in extracted.untranslated_entries() + extracted.fuzzy_entries()]
+    # makemessages puts a package's strings in the package's own locale/ when it has one.
+    new = []
+    for po in [
+        tmp_path / CATALOG,
+        *(tmp_path / "integrations" / "connectors").glob(f"*/{CATALOG}"),
+    ]:
+        extracted = polib.pofile(str(po))
+        new += [e.msgid for e in extracted.untranslated_entries() + extracted.fuzzy_entries()]
     assert not new, (
         f"Marked for translation but not in Dutch yet: {new}. See docs/architecture.md, Translations."
     )

@@ -16,10 +16,10 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from integrations import limits
 from integrations.canonical import example_record
 from integrations.models import Integration
 from integrations.simulators.testing import run_simulator
-from runs.services import limits
 from tests.runs.engine_settings import FAST_ENGINE
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import pytest
 
 from integrations.canonical import identifier_of
 from runs.models import DeliveryAttempt, LineStatus, Run, RunLine, RunStatus, Trigger
-from runs.services.delivery import run_execute, run_resume, runs_sweep
+from runs.services.export import run_execute, run_resume, runs_sweep
 from runs.services.runs import NewLine, run_create
 from tests.runs.conftest import connect
 from tests.runs.conftest import record as example_record
@@ -123,7 +123,7 @@ def test_a_second_run_of_only_booked_invoices_finishes_with_every_line_skipped(
 def test_a_short_pause_leaves_the_run_to_the_task_that_comes_back(connected, multivers):
     from django.utils import timezone
 
-    from runs.services.delivery import EngineConfig, _run_pause, _run_start
+    from runs.services.export import EngineConfig, _run_pause, _run_start
 
     run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=batch(1, 0))
     Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, heartbeat_at=timezone.now())
@@ -366,8 +366,8 @@ def test_a_kind_without_a_documented_look_up_waits_for_a_person(
 def test_unreachable_shared_state_holds_lines_without_failing_them(
     connected, multivers, eager, settings
 ):
+    from integrations import limits
     from portal.celery import app
-    from runs.services import limits
 
     app.conf.task_always_eager = False
     settings.REDIS_URL = "redis://127.0.0.1:16419/0"  # nothing listens there

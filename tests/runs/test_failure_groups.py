@@ -38,7 +38,7 @@ def _batch() -> list[NewLine]:
 
 
 def _open(integration) -> list[RunLine]:
-    return list(RunLine.objects.open_failures().filter(integration=integration))
+    return list(RunLine.objects.open_failures(integration=integration))
 
 
 def _url(name: str, integration, key: str) -> str:
@@ -56,7 +56,7 @@ def test_forty_lines_fixed_as_one_group_are_booked_once_each(connected, multiver
     # Messages that differ only in their values fall in one group, on the field they name.
     assert len({line.message for line in failed}) == 3
     (group,) = failure_groups(
-        lines=RunLine.objects.open_failures().filter(integration=connected),
+        lines=RunLine.objects.open_failures(integration=connected),
         catalogue=connected.connector_class.known_messages(),
     ).groups
     assert (group.kind, group.reason, group.count) == (
@@ -150,7 +150,7 @@ def test_lines_the_new_value_does_not_fix_are_listed_on_the_page(client, integra
     # An amount must be a number: pre-flight refuses "twelve" on every line.
     client.force_login(editor)
     (group,) = failure_groups(
-        lines=RunLine.objects.open_failures().filter(integration=integration), catalogue={}
+        lines=RunLine.objects.open_failures(integration=integration), catalogue={}
     ).groups
     form = {"field": "lines.*.amount", "value": "twelve", "line": [str(line.pk) for line in lines]}
     form.update({f"version-{line.pk}": "1" for line in lines})
@@ -188,7 +188,7 @@ def test_a_viewer_cannot_fix_a_group(client, integration, viewer):
 def test_resolve_all_closes_the_group_with_the_reason(client, integration, editor):
     lines = _failed_invoices(integration, 4)
     (group,) = failure_groups(
-        lines=RunLine.objects.open_failures().filter(integration=integration), catalogue={}
+        lines=RunLine.objects.open_failures(integration=integration), catalogue={}
     ).groups
     client.force_login(editor)
     response = client.post(
@@ -211,7 +211,7 @@ def test_group_lines_are_those_with_the_reason_only(integration):
     lines = _failed_invoices(integration, 3)
     RunLine.objects.filter(pk=lines[0].pk).update(message="Grootboekrekening '8999' bestaat niet.")
     groups = failure_groups(
-        lines=RunLine.objects.open_failures().filter(integration=integration), catalogue={}
+        lines=RunLine.objects.open_failures(integration=integration), catalogue={}
     ).groups
     assert [(g.reason, g.count) for g in groups] == [
         ("Btwcode '…' bestaat niet.", 2),

@@ -6,13 +6,13 @@ import time
 
 import pytest
 
+from integrations import limits
 from integrations.canonical import identifier_of
 from integrations.connectors.base import ErrorBudget
 from integrations.connectors.multivers.connector import MultiversConnector
+from integrations.limits import FREE_RECHECK_SECONDS, RateLimitWait, limiter_for
 from runs.models import DeliveryAttempt, LineStatus, RunLine, RunStatus, Trigger
-from runs.services import limits
-from runs.services.delivery import run_execute
-from runs.services.limits import FREE_RECHECK_SECONDS, RateLimitWait, limiter_for
+from runs.services.export import run_execute
 from runs.services.runs import NewLine, run_create
 from tests.runs.conftest import record as example_record
 

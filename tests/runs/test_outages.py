@@ -19,7 +19,7 @@ import pytest
 from django.db import connection
 
 from runs.models import LineStatus, RunStatus, Trigger
-from runs.services.delivery import runs_sweep
+from runs.services.export import runs_sweep
 from runs.services.runs import run_create
 from tests.runs.conftest import ROOT, Worker, _use_configured_broker, connect
 from tests.runs.test_worker import assert_booked_once, lines, progress, wait_for

@@ -69,7 +69,7 @@ def test_a_package_down_for_a_minute_keeps_its_books_and_the_run_resumes(
     with run_simulator("multivers", seed=7, state_dir=state, port=port) as sim:
         sim.set_faults(accept_duplicates=True)
         if run.status == RunStatus.FAILED:
-            from runs.services.delivery import run_resume
+            from runs.services.export import run_resume
 
             run_resume(run=run)
         run = wait_for(run, lambda r: r.status == RunStatus.FINISHED, timeout=180, worker=worker)

@@ -9,7 +9,7 @@ from portal.management.commands.seed_demo import DESK_FAILING_INVOICES
 from portal.models import Membership
 from runs.groups import failure_groups
 from runs.models import Run, RunLine, RunStatus
-from runs.services.delivery import run_execute
+from runs.services.export import run_execute
 from tests.runs.conftest import connect
 
 pytestmark = pytest.mark.usefixtures("fast_engine")

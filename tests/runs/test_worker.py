@@ -13,7 +13,7 @@ import pytest
 
 from integrations.canonical import identifier_of
 from runs.models import LineStatus, Run, RunStatus, Trigger
-from runs.services.delivery import run_resume, runs_sweep
+from runs.services.export import run_resume, runs_sweep
 from runs.services.runs import NewLine, run_create
 from tests.runs.conftest import connect, record
 

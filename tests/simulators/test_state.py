@@ -12,8 +12,8 @@ import time
 import httpx
 import pytest
 
+from integrations.connectors.exact.tests.test_exact_simulator import DIV, create_account
 from integrations.simulators.testing import run_simulator
-from tests.simulators.test_exact_simulator import DIV, create_account
 
 
 def free_port() -> int:

@@ -19,9 +19,11 @@ from integrations.connectors.base import (
     Outcome,
     RateLimit,
     Result,
+    SimulatorSpec,
     TokenSet,
     hosts_of,
 )
+from integrations.connectors.exact import examples
 from integrations.connectors.exact.errors import parse_exact_error
 from integrations.connectors.exact.forms import BASE_URLS, ExactSettingsForm
 from integrations.connectors.exact.mapping import (
@@ -96,6 +98,25 @@ class ExactConnector(Connector):
         limit=10, per_seconds=3600, statuses=frozenset({400, 401, 403, 404}), stop_at=8
     )
     token_min_interval = 570.0
+    simulator = SimulatorSpec(
+        app="integrations.connectors.exact.simulator.app:create_app",
+        port=8102,
+        oauth_paths=("/api/oauth2/auth", "/api/oauth2/token"),
+    )
+    demo_settings = (
+        {
+            "division": 123456,
+            "sales_journal": "70",
+            "purchase_journal": "60",
+            "general_journal": "90",
+        },
+    )
+
+    demo_company = examples.DEMO_COMPANY
+
+    @classmethod
+    def spoil_examples(cls, records: dict[str, list[dict[str, Any]]]) -> None:
+        examples.spoil(records)
 
     def __init__(self, *, cache: Cache | None = None, **connection: Any) -> None:
         """``connection`` as for every connector; ``cache`` shares resolved GUIDs."""
@@ -118,7 +139,7 @@ class ExactConnector(Connector):
         except _NotInExact as missing:
             raise self._not_found(missing, record, trail) from None
 
-    def deliver(self, kind: str, record: Mapping[str, Any], *, idempotency_key: str) -> Outcome:
+    def book(self, kind: str, record: Mapping[str, Any], *, idempotency_key: str) -> Outcome:
         trail: list[Exchange] = []
         if kind in _RELATIONS:
             return self._deliver_relation(kind, record, trail)

@@ -17,9 +17,11 @@ from integrations.connectors.base import (
     OnExisting,
     Outcome,
     Result,
+    SimulatorSpec,
     hosts_of,
 )
 from integrations.connectors.forms import OAuthClientForm
+from integrations.connectors.multivers import examples
 from integrations.connectors.multivers.forms import BASE_URLS, MultiversSettingsForm
 from integrations.connectors.multivers.mapping import KINDS, canonical_path, to_multivers
 
@@ -46,6 +48,21 @@ class MultiversConnector(Connector):
     # transaction number, and no documented list carries our entry number, so a journal
     # entry in doubt waits for a person ("in doubt — check in Multivers").
     findable = frozenset({"customer", "supplier", "sales_invoice", "purchase_invoice"})
+    simulator = SimulatorSpec(
+        app="integrations.connectors.multivers.simulator.app:create_app",
+        port=8101,
+        prefix="/V22",
+        oauth_paths=("/OAuth/Authorize", "/OAuth/Token"),
+    )
+    demo_settings = ({"database": "MVL00001"}, {"database": "MVL00002"})
+    example_journals = examples.JOURNALS
+    example_accounts = examples.ACCOUNTS
+
+    demo_company = examples.DEMO_COMPANY
+
+    @classmethod
+    def spoil_examples(cls, records: dict[str, list[dict[str, Any]]]) -> None:
+        examples.spoil(records)
 
     def _url(self, *parts: object) -> str:
         path = "/".join(quote(str(part), safe="") for part in parts)
@@ -55,7 +72,7 @@ class MultiversConnector(Connector):
     def to_package(self, kind: str, record: Mapping[str, Any]) -> dict[str, Any]:
         return to_multivers(kind, record)
 
-    def deliver(self, kind: str, record: Mapping[str, Any], *, idempotency_key: str) -> Outcome:
+    def book(self, kind: str, record: Mapping[str, Any], *, idempotency_key: str) -> Outcome:
         # Multivers takes no idempotency key; its own duplicate check on the natural
         # key (customerId, invoiceId, journal transaction) keeps a record single.
         trail: list[Exchange] = []

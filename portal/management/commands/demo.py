@@ -31,8 +31,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from integrations.models import Integration
+from integrations.simulators.registry import simulator_names, simulator_url
 from notifications.backends import mail_destination
-from portal.management.commands.seed_demo import COMPANIES
+from portal.management.commands.seed_demo import demo_companies
 
 HOST, PORT = "127.0.0.1", 8000
 STOP_GRACE_SECONDS = 10
@@ -91,8 +92,8 @@ class Command(BaseCommand):
         python = sys.executable
         call_command("migrate", verbosity=0, interactive=False)
         self._spawn("simulators", [python, "-m", "integrations.simulators", "all"])
-        for url in (settings.SIMULATOR_MULTIVERS_URL, settings.SIMULATOR_EXACT_URL):
-            self._wait_for_port(url)
+        for name in simulator_names():
+            self._wait_for_port(simulator_url(name))
         call_command("seed_demo", stdout=self.stdout)
         # The worker and the web server open the SQLite file themselves; let go of ours.
         connections.close_all()
@@ -127,9 +128,12 @@ class Command(BaseCommand):
         self.stdout.write("Log in with one of the demo logins above. Ctrl-C stops everything.")
 
     def _watch_erp_folder(self) -> None:
-        """The upload service's stand-in on a folder of the Exact demo company (its journals
-        are those of the example ``docs/examples/fmuta6.csv``)."""
-        integration = next((i for i in demo_integrations() if i.connector == "exact"), None)
+        """The upload service's stand-in on a folder of the first demo company whose package
+        takes the examples' journals as they are (no ``example_journals`` of its own), as
+        the example ``docs/examples/fmuta6.csv`` has them."""
+        integration = next(
+            (i for i in demo_integrations() if not i.connector_class.example_journals), None
+        )
         if integration is None:
             return
         folder = Path(settings.VAR_DIR) / "erp-folder" / integration.company.slug
@@ -250,7 +254,7 @@ class Command(BaseCommand):
 def demo_integrations() -> list[Integration]:
     """The integrations ``seed_demo`` made and keeps, one per demo company."""
     found = []
-    for demo in COMPANIES:
+    for demo in demo_companies():
         integration = (
             Integration.objects.filter(company__slug=demo.slug, connector=demo.connector)
             .order_by("pk")

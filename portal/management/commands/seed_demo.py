@@ -1,4 +1,8 @@
-"""Demo data: two companies, a user of every role, integrations on the simulators, history.
+"""Demo data: a company per package, a user of every role, integrations on the simulators, history.
+
+The packages come from the connector registry: each gets the demo company its connector
+declares (``demo_company``: De Vries, Jansen) or one named after it, on its simulator
+with its connector's ``demo_settings``.
 
 Idempotent: run it again and it updates what is there (passwords, memberships,
 integration addresses) instead of adding more. Connecting needs the simulators
@@ -15,7 +19,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -24,7 +27,9 @@ from django.utils import timezone
 
 from integrations.canonical import identifier_of
 from integrations.canonical.examples import example_record, relation_code
+from integrations.connectors.registry import get_connector_class
 from integrations.models import Integration
+from integrations.simulators.registry import simulator_names, simulator_url
 from portal.models import Company, Membership, Role
 from runs.models import LineStatus, Run, RunLine, RunStatus, Trigger
 from runs.services.runs import NewLine, run_create
@@ -48,57 +53,58 @@ USERS = [
 
 
 @dataclass(frozen=True)
-class DemoCompany:
+class SeedCompany:
     slug: str
     name: str
     reflex_code: str
     connector: str
-    settings: dict[str, Any]
+    # Which of the package's demo administrations (``Connector.demo_settings``).
+    administration: int = 0
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        administrations = get_connector_class(self.connector).demo_settings
+        return dict(administrations[self.administration])
 
     @property
     def base_url(self) -> str:
-        return (
-            settings.SIMULATOR_MULTIVERS_URL
-            if self.connector == "multivers"
-            else settings.SIMULATOR_EXACT_URL
+        return simulator_url(self.connector)
+
+
+def demo_companies() -> list[SeedCompany]:
+    """One company per package with a simulator: the one its connector declares
+    (``demo_company``), or one named after it; in the order of their Reflex codes."""
+    companies = []
+    for index, key in enumerate(simulator_names()):
+        declared = get_connector_class(key).demo_company
+        slug, name, code = (
+            (declared.slug, declared.name, declared.reflex_code)
+            if declared
+            else (f"demo-{key}", f"Demo {get_connector_class(key).label}", f"RX{101 + index}")
         )
+        companies.append(SeedCompany(slug, name, code, key))
+    return sorted(companies, key=lambda company: company.reflex_code)
 
 
-COMPANIES = [
-    DemoCompany("de-vries", "Bakkerij De Vries BV", "RX001", "multivers", {"database": "MVL00001"}),
-    DemoCompany(
-        "jansen",
-        "Jansen Transport BV",
-        "RX002",
-        "exact",
-        {
-            "division": 123456,
-            "sales_journal": "70",
-            "purchase_journal": "60",
-            "general_journal": "90",
-        },
-    ),
-]
+def desk_companies() -> list[tuple[SeedCompany, int]]:
+    """The desk's companies and their record offsets, on the first package whose simulator
+    holds a second administration (they share it)."""
+    key = next(
+        (key for key in simulator_names() if len(get_connector_class(key).demo_settings) > 1),
+        None,
+    )
+    if key is None:
+        return []
+    return [
+        (SeedCompany("pietersen", "Groenteboer Pietersen BV", "RX003", key, 1), 5000),
+        (SeedCompany("visser", "Installatiebedrijf Visser BV", "RX004", key, 1), 6000),
+    ]
 
 
-# The consultant's desk (issue 12): two more companies on Multivers, each with a run whose
-# invoices the package refuses for one shared reason (a VAT code it does not know), so a
-# whole reason group can be fixed from the overview. Record numbers are offset per company:
-# they share the simulator's second administration.
-DESK_COMPANIES = [
-    (
-        DemoCompany(
-            "pietersen", "Groenteboer Pietersen BV", "RX003", "multivers", {"database": "MVL00002"}
-        ),
-        5000,
-    ),
-    (
-        DemoCompany(
-            "visser", "Installatiebedrijf Visser BV", "RX004", "multivers", {"database": "MVL00002"}
-        ),
-        6000,
-    ),
-]
+# The consultant's desk (issue 12): two more companies (``desk_companies``), each with a
+# run whose invoices the package refuses for one shared reason (a VAT code it does not
+# know), so a whole reason group can be fixed from the overview. Record numbers are offset
+# per company: they share the simulator's second administration.
 DESK_FAILING_INVOICES = 30
 
 
@@ -113,10 +119,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        demos = demo_companies()
         with transaction.atomic():
-            companies = {demo.slug: _company(demo) for demo in COMPANIES}
+            companies = {demo.slug: _company(demo) for demo in demos}
             _users(companies)
-            integrations = [_integration(demo, companies[demo.slug]) for demo in COMPANIES]
+            integrations = [_integration(demo, companies[demo.slug]) for demo in demos]
             for integration in integrations:
                 _history(integration)
             integrations += _desk_companies()
@@ -140,7 +147,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Integration {integration.pk}: {integration}")
 
 
-def _company(demo: DemoCompany) -> Company:
+def _company(demo: SeedCompany) -> Company:
     company, _ = Company.objects.update_or_create(
         slug=demo.slug, defaults={"name": demo.name, "reflex_code": demo.reflex_code}
     )
@@ -156,6 +163,8 @@ def _users(companies: dict[str, Company]) -> None:
         user.email = f"{username}@example.com"
         user.save()
         for slug, role in memberships:
+            if slug not in companies:
+                continue  # its package is not installed
             Membership.objects.update_or_create(
                 user=user, company=companies[slug], defaults={"role": role}
             )
@@ -182,7 +191,7 @@ def _mail_choices(integrations: list[Integration]) -> None:
             )
 
 
-def _integration(demo: DemoCompany, company: Company) -> Integration:
+def _integration(demo: SeedCompany, company: Company) -> Integration:
     integration = Integration.objects.filter(company=company, connector=demo.connector).first()
     if integration is None:
         integration = Integration(company=company, connector=demo.connector)
@@ -288,7 +297,7 @@ def _desk_companies() -> list[Integration]:
     """The desk's companies, the consultant a member of each, with their failing run."""
     consultant = get_user_model().objects.get(username="consultant")
     integrations = []
-    for demo, offset in DESK_COMPANIES:
+    for demo, offset in desk_companies():
         company = _company(demo)
         Membership.objects.update_or_create(
             user=consultant, company=company, defaults={"role": Role.CONSULTANT}
@@ -300,15 +309,18 @@ def _desk_companies() -> list[Integration]:
 
 
 def _desk_failing_run(integration: Integration, offset: int) -> None:
-    """Customers, then their invoices with VAT codes Multivers lacks (70 … 74): delivered by
-    the worker once it starts, the invoices fail for real with one reason,
-    "Btwcode '…' bestaat niet.", and a consultant fixes them at once (VAT code 2)."""
+    """Customers, then their invoices with VAT codes no demo administration has (70 … 74):
+    booked by the worker once it starts, the invoices fail for real with one reason (the
+    package's "no such VAT code"), and a consultant fixes them at once (VAT code 2)."""
     if integration.runs.exists():
         return
 
     def line(kind: str, n: int, vat_code: str | None = None) -> NewLine:
         record = json.loads(
-            json.dumps(example_record(kind, offset + n, package="multivers"), cls=DjangoJSONEncoder)
+            json.dumps(
+                example_record(kind, offset + n, package=integration.connector),
+                cls=DjangoJSONEncoder,
+            )
         )
         if vat_code is not None:
             record["lines"][0]["vat_code"] = vat_code

@@ -18,6 +18,7 @@ import httpx
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations.canonical import example_record, identifier_of
+from integrations.connectors.registry import get_connector_class
 from integrations.models import Integration
 
 # A busy portal is asked this many times at most, waiting as it says but never longer than this.
@@ -103,28 +104,9 @@ def batch(connector: str, count: int, *, with_errors: bool = True) -> list[dict[
         )
         records[kind] = [example_record(kind, n, package=connector) for n in numbers]
     if with_errors:
-        _spoil(connector, records)
+        get_connector_class(connector).spoil_examples(records)
     return [
         {"kind": kind, "identifier": identifier_of(kind, data), "data": data}
         for kind, _ in _MIX
         for data in records[kind]
     ]
-
-
-def _spoil(connector: str, records: dict[str, list[dict[str, Any]]]) -> None:
-    """A few records valid to the portal that the package refuses, as it really does."""
-    customers, sales = records["customer"], records["sales_invoice"]
-    if connector == "multivers":
-        if len(customers) > 2:
-            customers[-1].pop("short_name", None)  # "ShortName is verplicht."
-            # A British VAT number: fine to the ERP, not to a Dutch package after Brexit.
-            customers[-2].update(country="GB", vat_number="GB123456789")
-        if sales:
-            sales[-1]["lines"][0]["vat_code"] = "9"  # "Btwcode '9' bestaat niet."
-    elif connector == "exact":
-        if sales:
-            sales[-1]["lines"][0]["gl_account"] = "9999"  # "Not found: Account"
-        if len(sales) > 1:
-            sales[-2]["lines"][0]["cost_centre"] = "999"  # "Invalid: Cost center link"
-        if records["journal_entry"]:
-            records["journal_entry"][-1]["lines"][0]["vat_code"] = "1"  # "Not allowed: VAT code"

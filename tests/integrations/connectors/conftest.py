@@ -42,5 +42,5 @@ def relations(request, connector):
     """``connector`` once customer D1001 and supplier C2001 are booked, as the module writes them."""
     for kind in ("customer", "supplier"):
         record = getattr(request.module, kind, getattr(support, kind))
-        connector.deliver(kind, record(), idempotency_key=kind)
+        connector.book(kind, record(), idempotency_key=kind)
     return connector

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,23 +13,15 @@ import httpx
 
 from integrations.canonical import example_record, validate_record
 from integrations.connectors.base import Connector
-from integrations.connectors.exact.connector import ExactConnector
 from integrations.connectors.memory_store import MemoryCredentialStore
-from integrations.connectors.multivers.connector import MultiversConnector
+from integrations.connectors.registry import get_connector_class
 from integrations.http import build_client
+from integrations.simulators.registry import simulator_names
 
 DEMO_CLIENT = {"client_id": "cloud-portal-demo", "client_secret": "demo-secret"}
 REDIRECT_URI = "http://localhost:8000/integrations/callback"
 KINDS = ("customer", "supplier", "sales_invoice", "purchase_invoice", "journal_entry")
 RELATIONS = frozenset({"customer", "supplier"})
-
-
-def _field(name: str) -> Callable[[dict[str, Any]], str]:
-    return lambda body: str(body.get(name, "")).strip()
-
-
-def _first_line(name: str) -> Callable[[dict[str, Any]], str]:
-    return lambda body: str(body["GeneralJournalEntryLines"][0].get(name, ""))
 
 
 @dataclass(frozen=True)
@@ -42,39 +35,24 @@ class Package:
     name_field: str
 
 
-PACKAGES = {
-    "multivers": Package(
-        MultiversConnector,
-        {"database": "MVL00001"},
-        {},
-        {
-            "customer": ("Customer", _field("customerId")),
-            "supplier": ("Supplier", _field("supplierId")),
-            "sales_invoice": ("CustomerInvoice", _field("invoiceId")),
-            "purchase_invoice": ("SupplierInvoice", _field("invoiceId")),
-            "journal_entry": ("FinTrans", _field("document")),
-        },
-        "name",
-    ),
-    "exact": Package(
-        ExactConnector,
-        {
-            "division": 123456,
-            "sales_journal": "70",
-            "purchase_journal": "60",
-            "general_journal": "90",
-        },
-        {"rate_limit_per_minute": 6000},
-        {
-            "customer": ("Account", _field("Code")),
-            "supplier": ("Account", _field("Code")),
-            "sales_invoice": ("SalesEntry", _field("YourRef")),
-            "purchase_invoice": ("PurchaseEntry", _field("YourRef")),
-            "journal_entry": ("GeneralJournalEntry", _first_line("Notes")),
-        },
-        "Name",
-    ),
-}
+def _package(key: str) -> Package:
+    """A registered package as the tests see it: its connector's declarations plus the
+    hooks in its ``simulator/testing.py``."""
+    connector_class = get_connector_class(key)
+    spec = connector_class.simulator
+    assert spec is not None
+    hooks = import_module(spec.app.partition(":")[0].rpartition(".")[0] + ".testing")
+    return Package(
+        connector_class,
+        dict(connector_class.demo_settings[0]),
+        dict(getattr(hooks, "KNOBS", {})),
+        hooks.LEDGER,
+        hooks.NAME_FIELD,
+    )
+
+
+# Every registered package with a simulator: a new one runs through these tests unedited.
+PACKAGES = {key: _package(key) for key in simulator_names()}
 
 
 @contextlib.contextmanager
@@ -195,7 +173,7 @@ def connect(
     sim.reset()
     connector = connected(connector_class or spec.connector, sim.base_url, spec.settings)
     for kind in ("customer", "supplier"):
-        connector.deliver(kind, record(kind, 0, package), idempotency_key="relation")
+        connector.book(kind, record(kind, 0, package), idempotency_key="relation")
     return connector
 
 

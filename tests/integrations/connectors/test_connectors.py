@@ -47,7 +47,7 @@ def twin(connector, credentials):
 def test_it_books_every_kind(sim, package, relations, kind):
     before = len(bookings(sim, package, kind))
 
-    outcome = relations.deliver(kind, subject(kind, package), idempotency_key="k")
+    outcome = relations.book(kind, subject(kind, package), idempotency_key="k")
 
     assert outcome.result is Result.BOOKED
     assert len(bookings(sim, package, kind)) == before + 1
@@ -65,7 +65,7 @@ def test_an_existing_customer_is_updated(sim, package, relations):
     existing = record("customer", 0, package)
     [booked] = bookings(sim, package, "customer", natural_key("customer", existing))
 
-    outcome = relations.deliver(
+    outcome = relations.book(
         "customer", existing | {"name": "Bakkerij De Vries & Zn."}, idempotency_key="k"
     )
 
@@ -79,8 +79,8 @@ def test_an_existing_customer_is_updated(sim, package, relations):
 def test_a_booked_record_is_not_booked_twice(sim, package, relations, kind):
     if kind not in relations.findable:
         pytest.skip("no documented look-up: the engine never offers such a record again")
-    first = relations.deliver(kind, subject(kind, package), idempotency_key="k")
-    again = relations.deliver(kind, subject(kind, package), idempotency_key="k")
+    first = relations.book(kind, subject(kind, package), idempotency_key="k")
+    again = relations.book(kind, subject(kind, package), idempotency_key="k")
 
     assert again.result is Result.ALREADY_BOOKED
     assert again.external_id == first.external_id
@@ -92,11 +92,11 @@ def test_429_is_transient_with_its_retry_after(sim, package, relations, form):
     sim.set_faults(burst_429=1, retry_after_format=form, retry_after_seconds=45)
 
     with pytest.raises(DeliveryError) as limited:
-        relations.deliver("customer", subject("customer", package), idempotency_key="k")
+        relations.book("customer", subject("customer", package), idempotency_key="k")
 
     assert limited.value.fault is Fault.TRANSIENT
     assert 43 <= limited.value.retry_after <= 46
-    again = relations.deliver("customer", subject("customer", package), idempotency_key="k")
+    again = relations.book("customer", subject("customer", package), idempotency_key="k")
     assert again.result is Result.BOOKED
 
 
@@ -105,7 +105,7 @@ def test_a_bare_5xx_is_transient_and_books_nothing(sim, package, relations):
     sim.set_faults(error_rate=1)
 
     with pytest.raises(DeliveryError) as failed:
-        relations.deliver("customer", data, idempotency_key="k")
+        relations.book("customer", data, idempotency_key="k")
 
     assert failed.value.fault is Fault.TRANSIENT
     assert bookings(sim, package, "customer", natural_key("customer", data)) == []
@@ -115,7 +115,7 @@ def test_revoked_credentials_stop_the_run(sim, package, relations):
     sim.set_faults(revoke_tokens=True)
 
     with pytest.raises(DeliveryError) as refused:
-        relations.deliver("customer", subject("customer", package), idempotency_key="k")
+        relations.book("customer", subject("customer", package), idempotency_key="k")
 
     assert refused.value.fault is Fault.RUN
     assert refused.value.message.startswith(f"{relations.label} refused the login: ")
@@ -127,7 +127,7 @@ def test_an_expiring_token_is_renewed_on_the_way(sim, package, relations):
     relations._renew(relations.credentials.load()["access_token"], [])
     customers = [record("customer", n, package) for n in (1, 2, 3)]
     for data in customers:
-        outcome = relations.deliver("customer", data, idempotency_key="k")
+        outcome = relations.book("customer", data, idempotency_key="k")
         assert outcome.result is Result.BOOKED
         time.sleep(1.1)
 
@@ -145,7 +145,7 @@ def test_a_used_refresh_token_is_refused(sim, package, relations):
     with pytest.raises(DeliveryError) as looking_up:
         replay.find_existing("customer", subject("customer", package))
     with pytest.raises(DeliveryError) as delivering:
-        replay.deliver("customer", subject("customer", package), idempotency_key="k")
+        replay.book("customer", subject("customer", package), idempotency_key="k")
 
     for refused in (looking_up, delivering):
         assert refused.value.fault is Fault.RUN

@@ -39,7 +39,7 @@ def test_a_booking_whose_answer_was_lost_is_found_and_not_booked_again(sims, pac
     sim.set_faults(drop_after_book_rate=1)
     try:
         with pytest.raises(DeliveryError) as dropped:
-            connector.deliver(kind, data, idempotency_key="k")
+            connector.book(kind, data, idempotency_key="k")
     finally:
         sim.set_faults(drop_after_book_rate=0)
     assert dropped.value.fault is Fault.IN_DOUBT, dropped.value.message
@@ -51,7 +51,7 @@ def test_a_booking_whose_answer_was_lost_is_found_and_not_booked_again(sims, pac
 
     assert connector.find_existing(kind, data) == booked["id"]
 
-    again = connector.deliver(kind, data, idempotency_key="k")
+    again = connector.book(kind, data, idempotency_key="k")
     expected = Result.UPDATED if kind in RELATIONS else Result.ALREADY_BOOKED
     assert (again.result, again.external_id) == (expected, booked["id"])
     assert len(bookings(sim, package, kind, key)) == 1
@@ -80,7 +80,7 @@ def test_an_unfindable_entry_in_doubt_waits_for_a_person_and_is_not_posted_twice
     sim.set_faults(drop_after_book_rate=1)
     try:
         with pytest.raises(DeliveryError) as dropped:
-            connector.deliver("journal_entry", data, idempotency_key="k")
+            connector.book("journal_entry", data, idempotency_key="k")
     finally:
         sim.set_faults(drop_after_book_rate=0)
     assert dropped.value.fault is Fault.IN_DOUBT
@@ -107,9 +107,9 @@ def test_journal_entries_are_found_by_their_whole_number_only(sims, package):
     kas = subject("journal_entry", package, entry_number="KAS2025-000001")
     assert mem["entry_number"] == "MEM2025-000001"
 
-    first = connector.deliver("journal_entry", mem, idempotency_key="mem")
+    first = connector.book("journal_entry", mem, idempotency_key="mem")
     assert connector.find_existing("journal_entry", kas) is None
-    second = connector.deliver("journal_entry", kas, idempotency_key="kas")
+    second = connector.book("journal_entry", kas, idempotency_key="kas")
 
     assert (first.result, second.result) == (Result.BOOKED, Result.BOOKED)
     assert first.external_id != second.external_id
@@ -127,7 +127,7 @@ def test_a_journal_entry_is_found_after_its_date_or_journal_was_corrected(sims, 
     """The look-up is by the entry number alone, whatever else a correction changed."""
     connector = connect(sims, package)
     data = subject("journal_entry", package)
-    booked = connector.deliver("journal_entry", data, idempotency_key="k")
+    booked = connector.book("journal_entry", data, idempotency_key="k")
 
     corrected = record("journal_entry", 0, package, entry_date="2026-01-15")
     assert corrected["fiscal_year"] != data["fiscal_year"]
@@ -140,7 +140,7 @@ def test_exact_numbers_a_numeric_entry_number_as_its_own_and_refuses_it_twice(si
     connector = connect(sims, "exact")
     data = subject("journal_entry", "exact", entry_number="2025017")
 
-    booked = connector.deliver("journal_entry", data, idempotency_key="k")
+    booked = connector.book("journal_entry", data, idempotency_key="k")
     entry = next(b for b in sim.ledger() if b["entity"] == "GeneralJournalEntry")
 
     assert entry["body"]["EntryNumber"] == 2025017
@@ -160,7 +160,7 @@ def test_an_exact_account_created_meanwhile_is_updated_not_refused(sims):
     sim = sims["exact"]
     connector = connect(sims, "exact")
     data = subject("customer", "exact")
-    created = connector.deliver("customer", data, idempotency_key="k")
+    created = connector.book("customer", data, idempotency_key="k")
     late = LooksTooEarly(
         base_url=connector.base_url,
         settings=connector.settings,
@@ -168,7 +168,7 @@ def test_an_exact_account_created_meanwhile_is_updated_not_refused(sims):
         client=connector.client,
     )
 
-    again = late.deliver("customer", data, idempotency_key="k")
+    again = late.book("customer", data, idempotency_key="k")
 
     assert (again.result, again.external_id) == (Result.UPDATED, created.external_id)
     assert len(bookings(sim, "exact", "customer", data["code"])) == 1
@@ -185,7 +185,7 @@ def test_a_multivers_transaction_number_taken_meanwhile_is_transient(sims):
     sim = sims["multivers"]
     connector = connect(sims, "multivers")
     first = subject("journal_entry", "multivers")
-    connector.deliver("journal_entry", first, idempotency_key="k")
+    connector.book("journal_entry", first, idempotency_key="k")
     stale = StaleNumber(
         base_url=connector.base_url,
         settings=connector.settings,
@@ -194,7 +194,7 @@ def test_a_multivers_transaction_number_taken_meanwhile_is_transient(sims):
     )
 
     with pytest.raises(DeliveryError) as raced:
-        stale.deliver(
+        stale.book(
             "journal_entry",
             subject("journal_entry", "multivers", entry_number="MEM2025-000002"),
             idempotency_key="k",
@@ -207,13 +207,13 @@ def test_a_multivers_transaction_number_taken_meanwhile_is_transient(sims):
 
 def test_another_suppliers_invoice_with_the_same_number_is_not_this_one(sims):
     connector = connect(sims, "multivers")
-    connector.deliver("supplier", record("supplier", 1, "multivers"), idempotency_key="s")
+    connector.book("supplier", record("supplier", 1, "multivers"), idempotency_key="s")
     theirs = subject("purchase_invoice", "multivers")
-    connector.deliver("purchase_invoice", theirs, idempotency_key="k")
+    connector.book("purchase_invoice", theirs, idempotency_key="k")
     ours = theirs | {"relation_code": record("supplier", 1, "multivers")["code"]}
 
     assert connector.find_existing("purchase_invoice", theirs) == theirs["invoice_number"]
     assert connector.find_existing("purchase_invoice", ours) is None
     with pytest.raises(DeliveryError) as refused:
-        connector.deliver("purchase_invoice", ours, idempotency_key="k")
+        connector.book("purchase_invoice", ours, idempotency_key="k")
     assert refused.value.fault is Fault.DATA  # the package holds the number: a person decides

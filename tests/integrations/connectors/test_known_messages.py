@@ -6,9 +6,9 @@ import pytest
 from django.utils import translation
 
 from integrations.connectors.base import Connector
+from integrations.connectors.exact.simulator import entries
+from integrations.connectors.multivers.simulator import rules
 from integrations.connectors.registry import get_connector_class
-from integrations.simulators.exact import entries
-from integrations.simulators.multivers import rules
 from runs.reasons import known_messages_of, reason_of
 
 MULTIVERS = get_connector_class("multivers").known_messages()

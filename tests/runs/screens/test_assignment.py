@@ -46,7 +46,7 @@ def test_a_whole_group_is_assigned_and_shows_under_assigned_to_me(
     editor, consultant, integration, customer_line, invoice_line
 ):
     groups = failure_groups(
-        lines=RunLine.objects.open_failures().filter(integration=integration), catalogue={}
+        lines=RunLine.objects.open_failures(integration=integration), catalogue={}
     ).groups
     group = next(g for g in groups if g.kind == "customer")
     url = reverse(

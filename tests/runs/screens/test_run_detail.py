@@ -227,7 +227,7 @@ def test_the_lines_table_tells_a_reoffered_line_from_an_open_one(editor, failed_
 
 def test_resume_hands_the_run_to_the_delivery_engine(consultant, failed_run, monkeypatch):
     resumed = []
-    monkeypatch.setattr("runs.services.delivery.run_resume", lambda *, run: resumed.append(run.pk))
+    monkeypatch.setattr("runs.services.export.run_resume", lambda *, run: resumed.append(run.pk))
     failed_run.status = "failed"
     failed_run.error = "Login to Multivers Online refused"
     failed_run.save()

@@ -5,8 +5,8 @@ import time
 import httpx
 import pytest
 
-from integrations.simulators.exact.entries import gl_guid
-from tests.simulators.conftest import api_client
+from integrations.connectors.exact.simulator.entries import gl_guid
+from integrations.simulators.testing import api_client
 
 DIV = "/api/v1/123456"
 REPRESENTATION = {"Prefer": "return=representation"}

@@ -1,6 +1,6 @@
 """How many simple POSTs a second a simulator serves (a measurement, not a test).
 
-    python -m integrations.simulators.loadcheck [--requests 20000] [--clients 3]
+    python -m integrations.connectors.exact.simulator.loadcheck [--requests 20000] [--clients 3]
 
 Starts ``python -m integrations.simulators exact`` with limits out of the way, posts
 accounts from ``--clients`` processes, each a sync httpx client on one connection, and prints the wall-clock rate
@@ -20,7 +20,8 @@ import time
 
 import httpx
 
-from integrations.simulators.testing import OAUTH_PATHS, REDIRECT_URI
+from integrations.connectors.exact.connector import ExactConnector
+from integrations.simulators.testing import REDIRECT_URI
 
 CLIENT = {"client_id": "cloud-portal-demo", "client_secret": "demo-secret"}
 
@@ -38,7 +39,8 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _token(base: str) -> str:
-    auth, token = OAUTH_PATHS["exact"]
+    assert ExactConnector.simulator is not None
+    auth, token = ExactConnector.simulator.oauth_paths
     query = {**CLIENT, "redirect_uri": REDIRECT_URI, "response_type": "code"}
     location = httpx.get(base + auth, params=query).headers["location"]
     code = httpx.URL(location).params["code"]

@@ -9,22 +9,16 @@ from urllib.parse import urlencode
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
-from integrations import selectors
-from integrations.models import Integration
 from portal.models import Membership, Role
-from portal.tenancy import company_view
-
-
-def get_integration(membership: Membership, integration_id: int) -> Integration:
-    """The integration if it belongs to the member's company, else 404."""
-    return get_object_or_404(Integration, pk=integration_id, company=membership.company)
+from portal.tenancy import company_view, get_integration
+from runs import selectors
 
 
 @require_GET

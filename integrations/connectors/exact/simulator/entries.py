@@ -21,8 +21,8 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from integrations.connectors.exact.simulator.odata import to_date
 from integrations.simulators.common import amount
-from integrations.simulators.exact.odata import to_date
 
 DIVISIONS = {123456: "Demo BV", 654321: "Demo Holding BV"}
 JOURNALS = {

@@ -45,6 +45,17 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from integrations.connectors.multivers.simulator import rules
+from integrations.connectors.multivers.simulator.lookups import (
+    accounts,
+    in_administration,
+    journals,
+    next_transaction,
+    payment_conditions,
+    vat_codes,
+)
+from integrations.connectors.multivers.simulator.lookups import messages as _messages
+from integrations.connectors.multivers.simulator.rules import Message, error
 from integrations.simulators.common import (
     Faults,
     Policy,
@@ -53,17 +64,6 @@ from integrations.simulators.common import (
     drop_connection,
     json_body,
 )
-from integrations.simulators.multivers import rules
-from integrations.simulators.multivers.lookups import (
-    accounts,
-    in_administration,
-    journals,
-    next_transaction,
-    payment_conditions,
-    vat_codes,
-)
-from integrations.simulators.multivers.lookups import messages as _messages
-from integrations.simulators.multivers.rules import Message, error
 from integrations.simulators.oauth import OAuthWording, oauth_routes
 
 if TYPE_CHECKING:

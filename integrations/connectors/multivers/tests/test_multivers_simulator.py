@@ -6,8 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from integrations.simulators.testing import REDIRECT_URI
-from tests.simulators.conftest import api_client
+from integrations.simulators.testing import REDIRECT_URI, api_client
 
 DB = "/api/MVL00001"
 CUSTOMER = {"customerId": "C0001", "shortName": "ACME", "name": "Acme BV", "creditSqueezeId": "0"}

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 from starlette.responses import JSONResponse, Response
 
-from integrations.simulators.multivers import rules
-from integrations.simulators.multivers.rules import error
+from integrations.connectors.multivers.simulator import rules
+from integrations.connectors.multivers.simulator.rules import error
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-    from integrations.simulators.multivers.app import Administration
+    from integrations.connectors.multivers.simulator.app import Administration
 
 
 def messages(status: int, *found: rules.Message) -> JSONResponse:

@@ -14,9 +14,8 @@ from integrations.connectors.base import DeliveryError, Fault, Result
 from integrations.connectors.exact.connector import ExactConnector
 from integrations.connectors.exact.mapping import entry_number
 from integrations.http import build_client
-
-from . import support
-from .support import (
+from tests.integrations.connectors import support
+from tests.integrations.connectors.support import (
     PACKAGES,
     connected,
     customer,
@@ -103,7 +102,7 @@ def journal_entry(**fields):
 )
 def test_each_refusal_lands_on_its_canonical_field(relations, kind, record, field, words):
     with pytest.raises(DeliveryError) as refused:
-        relations.deliver(kind, record, idempotency_key="k")
+        relations.book(kind, record, idempotency_key="k")
 
     assert refused.value.fault is Fault.DATA
     assert words in refused.value.field_errors[field]
@@ -113,7 +112,7 @@ def test_several_messages_in_one_answer_each_find_their_field(relations):
     record = sales_invoice(journal="80", invoice_date="2019-12-31", fiscal_year=2019)
 
     with pytest.raises(DeliveryError) as refused:
-        relations.deliver("sales_invoice", record, idempotency_key="k")
+        relations.book("sales_invoice", record, idempotency_key="k")
 
     assert refused.value.field_errors["journal"] == "Not found: Journal"
     assert refused.value.field_errors["invoice_date"].startswith("Unknown: Financial year")
@@ -122,9 +121,7 @@ def test_several_messages_in_one_answer_each_find_their_field(relations):
 
 def test_an_unbalanced_entry_is_a_data_fault_although_exact_answers_500(relations):
     with pytest.raises(DeliveryError) as refused:
-        relations.deliver(
-            "journal_entry", journal_entry(lines=[journal_line()]), idempotency_key="k"
-        )
+        relations.book("journal_entry", journal_entry(lines=[journal_line()]), idempotency_key="k")
 
     assert refused.value.fault is Fault.DATA
     assert refused.value.exchanges[-1].status == 500
@@ -146,7 +143,7 @@ class BlindFirstLookUp(ExactConnector):
 def test_in_use_from_a_race_is_already_booked(sim, relations):
     """A numeric entry number is Exact's own: it refuses it twice, whatever raced."""
     entry = journal_entry(entry_number="2025017")
-    booked = relations.deliver("journal_entry", entry, idempotency_key="k")
+    booked = relations.book("journal_entry", entry, idempotency_key="k")
     racing = BlindFirstLookUp(
         base_url=sim.base_url,
         settings=SETTINGS,
@@ -154,7 +151,7 @@ def test_in_use_from_a_race_is_already_booked(sim, relations):
         client=relations.client,
     )
 
-    outcome = racing.deliver("journal_entry", entry, idempotency_key="k")
+    outcome = racing.book("journal_entry", entry, idempotency_key="k")
 
     assert outcome.result is Result.ALREADY_BOOKED
     assert outcome.external_id == booked.external_id
@@ -163,14 +160,14 @@ def test_in_use_from_a_race_is_already_booked(sim, relations):
 
 
 def test_only_the_look_up_keeps_a_your_ref_single_as_exact_accepts_it_twice(sim, relations):
-    booked = relations.deliver("sales_invoice", sales_invoice(), idempotency_key="k")
-    again = relations.deliver("sales_invoice", sales_invoice(), idempotency_key="k")
+    booked = relations.book("sales_invoice", sales_invoice(), idempotency_key="k")
+    again = relations.book("sales_invoice", sales_invoice(), idempotency_key="k")
     blind = BlindFirstLookUp(
         base_url=sim.base_url,
         settings=SETTINGS,
         credentials=relations.credentials,
         client=relations.client,
-    ).deliver("sales_invoice", sales_invoice(), idempotency_key="k")
+    ).book("sales_invoice", sales_invoice(), idempotency_key="k")
 
     assert (again.result, again.external_id) == (Result.ALREADY_BOOKED, booked.external_id)
     # Without its look-up, the same YourRef is booked a second time.
@@ -183,7 +180,7 @@ def test_a_timeout_before_anything_was_booked_is_transient(sim, relations):
     sim.set_faults(timeout_rate=1, timeout_seconds=2)
 
     with pytest.raises(DeliveryError) as timed_out:
-        relations.deliver("sales_invoice", sales_invoice(), idempotency_key="k")
+        relations.book("sales_invoice", sales_invoice(), idempotency_key="k")
 
     # Exact's connector looks the invoice up before posting; that GET timed out.
     assert timed_out.value.fault is Fault.TRANSIENT
@@ -195,7 +192,7 @@ def test_the_wrong_division_stops_the_run(sim):
     connector = connected(ExactConnector, sim.base_url, SETTINGS | {"division": 999})
 
     with pytest.raises(DeliveryError) as refused:
-        connector.deliver("customer", customer(), idempotency_key="k")
+        connector.book("customer", customer(), idempotency_key="k")
 
     assert refused.value.fault is Fault.RUN
     assert refused.value.message.startswith("Exact Online refused the login: ")
@@ -241,8 +238,8 @@ def test_account_guids_are_looked_up_once_and_cached(sim, relations):
         client=relations.client,
         cache=Cache(),
     )
-    connector.deliver("sales_invoice", sales_invoice(), idempotency_key="k")
-    second = connector.deliver(
+    connector.book("sales_invoice", sales_invoice(), idempotency_key="k")
+    second = connector.book(
         "sales_invoice", sales_invoice(invoice_number="VF2024-000002"), idempotency_key="k"
     )
 
@@ -270,7 +267,7 @@ def test_a_token_asked_for_too_early_is_transient_and_asked_for_once(sim, relati
     before = sim.stats()["token_calls"]
 
     with pytest.raises(DeliveryError) as early:
-        relations.deliver("customer", customer(code="D4001"), idempotency_key="k")
+        relations.book("customer", customer(code="D4001"), idempotency_key="k")
 
     assert early.value.fault is Fault.TRANSIENT
     assert "at most every 570 seconds" in early.value.message
@@ -282,7 +279,7 @@ def test_a_token_asked_for_too_early_is_transient_and_asked_for_once(sim, relati
 def test_look_ups_follow_next_through_every_page(sim, relations):
     sim.set_faults(rate_limit_per_minute=None)
     for n in range(70):
-        relations.deliver("customer", customer(code=f"P{n:03}"), idempotency_key="k")
+        relations.book("customer", customer(code=f"P{n:03}"), idempotency_key="k")
 
     trail = []
     rows = relations._select("crm/Accounts", "Status eq 'C'", "ID,Code", "customer", trail)
@@ -296,7 +293,7 @@ def test_a_key_blocked_by_the_error_limit_is_transient_until_the_block_ends(sim,
     refused = []
     for n in range(4):
         with pytest.raises(DeliveryError) as failed:
-            relations.deliver(
+            relations.book(
                 "sales_invoice",
                 sales_invoice(invoice_number=f"B{n}", journal="80"),
                 idempotency_key="k",
@@ -326,7 +323,7 @@ def test_a_dutch_users_refusals_land_on_their_fields(sim, relations):
     sim.set_faults(user_language="nl-NL")
 
     with pytest.raises(DeliveryError) as refused:
-        relations.deliver("sales_invoice", sales_invoice(journal="80"), idempotency_key="k")
+        relations.book("sales_invoice", sales_invoice(journal="80"), idempotency_key="k")
 
     assert refused.value.fault is Fault.DATA
     assert refused.value.field_errors == {"journal": "Niet gevonden: Dagboek"}

@@ -1,8 +1,8 @@
-"""Offering one claimed line to the package: the only work done on the thread pool.
+"""One attempt of one claimed line: the only work done on the thread pool.
 
-Nothing here touches the database. A thread validates the record, asks the connector,
+Nothing here touches the database. A thread validates the record, asks the connector to book it,
 retries a transient fault a few times with capped exponential backoff and full jitter,
-and returns an ``Offered`` that the engine writes, in bulk, from its own thread.
+and returns an ``Attempted`` that the engine writes, in bulk, from its own thread.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from runs.models import DeliveryAttempt, LineStatus
 
 if TYPE_CHECKING:
     from integrations.connectors.base import Connector, Exchange
+    from integrations.limits import PackageLimiter
     from runs.services.claims import Job
-    from runs.services.limits import PackageLimiter
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    quick_tries: int  # offers within one claim
+    quick_tries: int  # tries within one claim
     quick_wait_max: float  # longer waits are stored on the line instead
     backoff_base: float
     backoff_cap: float
@@ -66,7 +66,7 @@ class Try:
 
 
 @dataclass
-class Offered:
+class Attempted:
     """What became of one line. ``status`` None: back to pending (see ``retry_in``)."""
 
     job: Job
@@ -75,7 +75,7 @@ class Offered:
     field_errors: dict[str, str] = field(default_factory=dict)
     external_id: str = ""
     tries: list[Try] = field(default_factory=list)
-    offers: int = 0  # calls that count as attempts (a refused login or a wait does not)
+    counted: int = 0  # calls that count as attempts (a refused login or a wait does not)
     retry_in: float | None = None
     hold: Hold | None = None  # held back before sending (the line loses no attempt)
     run_fault: str = ""  # the run must stop: credentials refused, no access
@@ -96,7 +96,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Offerer:
+class Attempter:
     """Shared by the pool's threads for one run; holds nothing per line."""
 
     def __init__(
@@ -111,8 +111,8 @@ class Offerer:
         self.policy = policy
         self.stop = stop
 
-    def offer(self, job: Job) -> Offered:
-        result = Offered(job=job)
+    def attempt(self, job: Job) -> Attempted:
+        result = Attempted(job=job)
         if self.stop.is_set():
             return result  # never sent: released as it was
         record, errors = validate_record(job.kind, job.data)
@@ -123,13 +123,13 @@ class Offerer:
                 summarise(errors),
                 errors,
             )
-            result.offers = 1
+            result.counted = 1
             result.tries.append(Try(_now(), 0, DeliveryAttempt.Outcome.FAILED, result.message))
             return result
-        self._offer_with_retries(job, record, result)
+        self._attempt_with_retries(job, record, result)
         return result
 
-    def _offer_with_retries(self, job: Job, record: dict[str, Any], result: Offered) -> None:
+    def _attempt_with_retries(self, job: Job, record: dict[str, Any], result: Attempted) -> None:
         result.in_doubt = job.in_doubt
         if result.in_doubt and not self._findable(job):
             self._check_in_package(result)
@@ -143,9 +143,7 @@ class Offerer:
                     if self._reconcile(job, record, result, started, clock):
                         return
                     result.in_doubt = False  # the package answered "not there"
-                outcome = self.connector.deliver(
-                    job.kind, record, idempotency_key=job.idempotency_key
-                )
+                outcome = self.connector.book(job.kind, record, idempotency_key=job.idempotency_key)
             except CallsHeld as held:
                 result.retry_in, result.hold = held.seconds, held.hold
                 result.message = hold_message(held.hold, self.connector.label, held.seconds)
@@ -169,7 +167,7 @@ class Offerer:
                     return
                 time.sleep(delay)
                 continue
-            result.offers += 1
+            result.counted += 1
             result.reached_package = True
             self._delivered(job, outcome, result, started, clock)
             return
@@ -181,7 +179,7 @@ class Offerer:
 
     def _check_in_package(
         self,
-        result: Offered,
+        result: Attempted,
         err: DeliveryError | None = None,
         started: datetime | None = None,
         clock: float | None = None,
@@ -199,7 +197,7 @@ class Offerer:
         )
 
     def _reconcile(
-        self, job: Job, record: dict[str, Any], result: Offered, started: datetime, clock: float
+        self, job: Job, record: dict[str, Any], result: Attempted, started: datetime, clock: float
     ) -> bool:
         """An earlier offer may have been booked: True when the package has the record.
 
@@ -214,21 +212,21 @@ class Offerer:
             "booked it; not booked again."
         )
         result.reached_package = True
-        result.offers += 1
+        result.counted += 1
         result.tries.append(
             Try(started, _ms(clock), DeliveryAttempt.Outcome.SUCCEEDED, result.message)
         )
         return True
 
     def _delivered(
-        self, job: Job, outcome: Any, result: Offered, started: datetime, clock: float
+        self, job: Job, outcome: Any, result: Attempted, started: datetime, clock: float
     ) -> None:
         label = self.connector.label
         result.external_id = outcome.external_id
         # Only a first offer can meet a record someone else booked; after an earlier
         # try of ours, "already there" means that try got through.
-        first_offer = job.attempts == 1 and len(result.tries) == 0
-        if outcome.result is Result.ALREADY_BOOKED and first_offer:
+        first_attempt = job.attempts == 1 and len(result.tries) == 0
+        if outcome.result is Result.ALREADY_BOOKED and first_attempt:
             result.status = LineStatus.SKIPPED
             result.message = f"Already in {label} (id {outcome.external_id}); not booked again."
             tried = DeliveryAttempt.Outcome.SKIPPED
@@ -245,7 +243,7 @@ class Offerer:
         )
 
     def _fault(
-        self, job: Job, err: DeliveryError, result: Offered, started: datetime, clock: float
+        self, job: Job, err: DeliveryError, result: Attempted, started: datetime, clock: float
     ) -> float | None:
         """Record a fault; answer how long to wait before the next try, or None if final."""
         exchanges = _exchanges(err.exchanges)
@@ -255,7 +253,7 @@ class Offerer:
         # stays unreachable opens the circuit breaker, which stops the run resumable after
         # CIRCUIT_RUN_STOP_SECONDS; its lines never fail for it.
         if err.fault is not Fault.RUN and status != 429 and not _unreached(err):
-            result.offers += 1
+            result.counted += 1
         if err.fault is Fault.DATA:
             result.status, result.message, result.field_errors = (
                 LineStatus.FAILED,
@@ -288,7 +286,7 @@ class Offerer:
             self.limiter.pause(wait)
             result.transient = False  # slow down, not down: the breaker stays out of it
             return wait
-        return self.policy.backoff(job.attempts + result.offers - 1, err.retry_after)
+        return self.policy.backoff(job.attempts + result.counted - 1, err.retry_after)
 
 
 def in_doubt_message(label: str) -> str:

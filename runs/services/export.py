@@ -1,4 +1,4 @@
-"""Executing a run: claim lines, offer them with bounded concurrency, record the outcomes.
+"""Exporting a run: claim lines, attempt them with bounded concurrency, record the outcomes.
 
 The rows are the truth, the queue only wakes workers up (DESIGN section 5; the why of
 every rule is in docs/delivery.md). A run is executed by at most one worker at a time,
@@ -33,11 +33,11 @@ from django.utils import timezone
 from integrations.connectors.base import OnExisting
 from integrations.credentials import PackageLimits, connector_for
 from integrations.http import Hold
+from integrations.limits import CircuitBreaker, limiter_for
 from integrations.models import Integration
 from runs.models import DeliveryAttempt, LineStatus, Run, RunLine, RunStatus
+from runs.services.attempts import Attempted, Attempter, RetryPolicy, Try, in_doubt_message
 from runs.services.claims import PHASES, Job, lines_claim, lines_release
-from runs.services.limits import CircuitBreaker, limiter_for
-from runs.services.offering import Offered, Offerer, RetryPolicy, Try, in_doubt_message
 from runs.services.recording import earlier_failures_open, results_record
 from runs.signals import run_finished, run_paused, run_stopped
 
@@ -187,7 +187,7 @@ def _execute_once(run_id: int, config: EngineConfig) -> float | None:
         return None
     connector = connector_for(run.integration)
     try:
-        return _Delivery(run, connector, config).execute()
+        return _Export(run, connector, config).execute()
     except RunStopped as stopped:
         _run_fail(run, stopped.reason)
         return None
@@ -360,11 +360,11 @@ def _paused(run: Run, pause: float, reason: str | None, *, announce: bool = Fals
             run_paused.send(sender=Run, run=run, reason=reason)
 
 
-# --- the delivery loop -----------------------------------------------------------------------
+# --- the export loop -------------------------------------------------------------------------
 
 
-class _Delivery:
-    """Claims and offers one run's lines: threads do the HTTP, this thread the database."""
+class _Export:
+    """Claims and attempts one run's lines: threads do the HTTP, this thread the database."""
 
     def __init__(self, run: Run, connector: Connector, config: EngineConfig) -> None:
         self.run = run
@@ -374,13 +374,13 @@ class _Delivery:
         self.breaker = CircuitBreaker(run.integration_id)
         self.stop = threading.Event()
         self.limiter = limiter_for(run.integration_id, PackageLimits.of(type(connector)).rate_limit)
-        self.offerer = Offerer(connector, self.limiter, self.policy, self.stop)
+        self.attempter = Attempter(connector, self.limiter, self.policy, self.stop)
         self.run_fault = ""
         self.probe = False
         self.resolve_earlier = earlier_failures_open(run)
         self.hold_message = ""  # the last "held back" met (daily limit, error limit, …)
         self.hold: Hold | None = None
-        self.offered = False
+        self.attempted = False
 
     def execute(self) -> float | None:
         with ThreadPoolExecutor(
@@ -407,7 +407,7 @@ class _Delivery:
         nothing was offered (the stored reason still holds)."""
         if self.hold_message:
             return self.hold_message
-        return "" if self.offered else None
+        return "" if self.attempted else None
 
     @property
     def announce(self) -> bool:
@@ -422,12 +422,12 @@ class _Delivery:
         this thread writes outcomes or claims (it is the only one touching the database,
         and a line is committed ``delivering`` before it is queued).
         """
-        in_flight: dict[Future[Offered], Job] = {}
+        in_flight: dict[Future[Attempted], Job] = {}
         # Futures land here as they finish: one ``get`` per result, where ``wait()`` on
         # every future in flight costs a lock per future per call and left the threads
         # idle for a third of the time while this thread walked 200 futures per result.
-        finished: queue.SimpleQueue[Future[Offered]] = queue.SimpleQueue()
-        done: list[Offered] = []
+        finished: queue.SimpleQueue[Future[Attempted]] = queue.SimpleQueue()
+        done: list[Attempted] = []
         exhausted = False
         held: float | None = None
         last_write = time.monotonic()
@@ -445,10 +445,10 @@ class _Delivery:
                 if held is not None:
                     exhausted = True
                     break
-                claimed, to_offer = self._claim(kinds, done)
+                claimed, to_attempt = self._claim(kinds, done)
                 exhausted = not claimed
-                for job in to_offer:
-                    future = pool.submit(self.offerer.offer, job)
+                for job in to_attempt:
+                    future = pool.submit(self.attempter.attempt, job)
                     in_flight[future] = job
                     future.add_done_callback(finished.put)
                 if self.probe:
@@ -470,7 +470,7 @@ class _Delivery:
         self._write(done, in_flight)
         return held
 
-    def _claim(self, kinds: tuple[str, ...], done: list[Offered]) -> tuple[int, list[Job]]:
+    def _claim(self, kinds: tuple[str, ...], done: list[Attempted]) -> tuple[int, list[Job]]:
         """Claim a chunk: answer how many lines were claimed, and those to offer.
 
         Lines already booked by an earlier run are settled right away (into ``done``).
@@ -480,25 +480,25 @@ class _Delivery:
             run=self.run, kinds=kinds, limit=limit, lease_seconds=self.config.lease_seconds
         )
         booked = _booked_earlier(self.run, [job for job in jobs if self._never_twice(job.kind)])
-        to_offer = []
+        to_attempt = []
         for job in jobs:
             earlier = booked.get((job.kind, job.identifier))
             if earlier is None:
-                to_offer.append(job)
+                to_attempt.append(job)
                 continue
             number, external_id = earlier
             message = f"Already booked in run #{number} (id {external_id})."
             done.append(
-                Offered(
+                Attempted(
                     job=job,
                     status=LineStatus.SKIPPED,
                     message=message,
                     external_id=external_id,
-                    offers=1,
+                    counted=1,
                     tries=[Try(timezone.now(), 0, DeliveryAttempt.Outcome.SKIPPED, message)],
                 )
             )
-        return len(jobs), to_offer
+        return len(jobs), to_attempt
 
     def _never_twice(self, kind: str) -> bool:
         return type(self.connector).on_existing.get(kind) is OnExisting.SKIP
@@ -516,7 +516,7 @@ class _Delivery:
             self.stop.set()
         return verdict.wait
 
-    def _result(self, future: Future[Offered], job: Job) -> Offered:
+    def _result(self, future: Future[Attempted], job: Job) -> Attempted:
         try:
             result = future.result()
         except Exception as exc:  # a bug in a connector must not leave the line delivering
@@ -524,12 +524,12 @@ class _Delivery:
             message = f"The portal could not offer this line ({type(exc).__name__}); support has been told."
             if job.in_doubt:
                 message = f"{in_doubt_message(self.connector.label)} {message}"
-            return Offered(
+            return Attempted(
                 job=job,
                 # Perhaps booked already: "failed" would invite a second booking.
                 status=LineStatus.IN_DOUBT if job.in_doubt else LineStatus.FAILED,
                 message=message,
-                offers=1,
+                counted=1,
                 tries=[Try(timezone.now(), 0, DeliveryAttempt.Outcome.FAILED, message)],
             )
         # A hold is the reason of the pause that follows (the lines held wait longest);
@@ -537,13 +537,13 @@ class _Delivery:
         if result.hold is not None:
             self.hold_message, self.hold = result.message, result.hold
         elif result.tries:
-            self.offered = True
+            self.attempted = True
         if result.run_fault and not self.run_fault:
             self.run_fault = result.run_fault
             self.stop.set()  # the other threads send nothing more
         return result
 
-    def _write(self, done: list[Offered], in_flight: dict[Future[Offered], Job]) -> None:
+    def _write(self, done: list[Attempted], in_flight: dict[Future[Attempted], Job]) -> None:
         unsent = [r for r in done if r.status is None and not r.tries and r.retry_in is None]
         settled = [r for r in done if r not in unsent]
         lines_release(line_ids=[r.job.line_id for r in unsent])

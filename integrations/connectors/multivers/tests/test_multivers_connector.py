@@ -12,8 +12,7 @@ import pytest
 
 from integrations.connectors.base import DeliveryError, Fault, Result
 from integrations.connectors.multivers.mapping import canonical_path, multivers_date
-
-from . import support
+from tests.integrations.connectors import support
 
 PACKAGE = "multivers"
 
@@ -64,7 +63,7 @@ def journal_entry(**fields):
 
 
 def test_it_sends_dates_the_multivers_way(relations, sim):
-    relations.deliver("sales_invoice", sales_invoice(), idempotency_key="k")
+    relations.book("sales_invoice", sales_invoice(), idempotency_key="k")
     body = next(b["body"] for b in sim.ledger() if b["entity"] == "CustomerInvoice")
 
     assert body["invoiceDate"] == "15-3-2024"
@@ -116,7 +115,7 @@ def test_it_sends_dates_the_multivers_way(relations, sim):
 )
 def test_each_refusal_lands_on_its_canonical_field(sim, relations, kind, record, field, words):
     with pytest.raises(DeliveryError) as refused:
-        relations.deliver(kind, record, idempotency_key="k")
+        relations.book(kind, record, idempotency_key="k")
 
     assert refused.value.fault is Fault.DATA
     assert words in refused.value.field_errors[field]
@@ -129,7 +128,7 @@ def test_a_timeout_on_a_post_is_in_doubt_and_on_a_look_up_transient(sim, connect
     sim.set_faults(timeout_rate=1, timeout_seconds=2)
 
     with pytest.raises(DeliveryError) as posted:
-        connector.deliver("customer", customer(), idempotency_key="k")
+        connector.book("customer", customer(), idempotency_key="k")
     with pytest.raises(DeliveryError) as looked_up:
         connector.find_existing("customer", customer())
 
@@ -146,7 +145,7 @@ def test_a_401_renews_the_token_once(sim, connector):
     store._credentials["expires_at"] = time.time() + 3600
     time.sleep(1.2)
 
-    outcome = connector.deliver("customer", customer(), idempotency_key="k")
+    outcome = connector.book("customer", customer(), idempotency_key="k")
 
     assert outcome.result is Result.BOOKED
     assert [e.status for e in outcome.exchanges][:3] == [401, 200, 201]
@@ -192,7 +191,7 @@ def test_a_message_without_a_known_path_is_kept_as_it_came(connector):
 def test_it_asks_for_the_next_journal_transaction_with_a_post(sim, connector):
     entry = support.subject("journal_entry", "multivers")
 
-    outcome = connector.deliver("journal_entry", entry, idempotency_key="k")
+    outcome = connector.book("journal_entry", entry, idempotency_key="k")
 
     asked = [e for e in outcome.exchanges if "GetNextJournalTransactionCommand" in e.url]
     assert [e.method for e in asked] == ["POST"]
@@ -211,7 +210,7 @@ def test_a_lost_answer_to_the_number_request_is_transient_not_in_doubt(sim, conn
 
     connector.client._transport = Dropping(connector.client._transport)
     with pytest.raises(DeliveryError) as lost:
-        connector.deliver(
+        connector.book(
             "journal_entry", support.subject("journal_entry", "multivers"), idempotency_key="k"
         )
 

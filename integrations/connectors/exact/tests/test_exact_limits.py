@@ -8,9 +8,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from integrations.simulators.testing import REDIRECT_URI
-from tests.simulators.conftest import api_client
-from tests.simulators.test_exact_simulator import DIV, create_account, error_value, sales_entry
+from integrations.connectors.exact.tests.test_exact_simulator import (
+    DIV,
+    create_account,
+    error_value,
+    sales_entry,
+)
+from integrations.simulators.testing import REDIRECT_URI, api_client
 
 
 def refresh(exact, refresh_token: str) -> httpx.Response:

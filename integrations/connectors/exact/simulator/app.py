@@ -43,6 +43,9 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from integrations.connectors.exact.simulator import entries, odata
+from integrations.connectors.exact.simulator.entries import KINDS, PROPERTIES
+from integrations.connectors.exact.simulator.language import translate
 from integrations.simulators.common import (
     Faults,
     Policy,
@@ -51,9 +54,6 @@ from integrations.simulators.common import (
     drop_connection,
     json_body,
 )
-from integrations.simulators.exact import entries, odata
-from integrations.simulators.exact.entries import KINDS, PROPERTIES
-from integrations.simulators.exact.language import translate
 from integrations.simulators.oauth import OAuthWording, oauth_routes
 
 if TYPE_CHECKING:
