@@ -26,6 +26,7 @@ from integrations.connectors.base import (
     OnExisting,
     Outcome,
     Result,
+    SimulatorSpec,
     hosts_of,
 )
 from integrations.connectors.forms import OAuthClientForm
@@ -74,6 +75,14 @@ class TwinfieldConnector(Connector):
     findable = frozenset({"customer", "supplier", "sales_invoice", "purchase_invoice"})
     example_journals = EXAMPLE_JOURNALS
     example_accounts = EXAMPLE_ACCOUNTS
+    simulator = SimulatorSpec(
+        app="integrations.connectors.twinfield.simulator.app:create_app",
+        port=8103,
+        oauth_paths=(
+            "/auth/authentication/connect/authorize",
+            "/auth/authentication/connect/token",
+        ),
+    )
     # The simulator's offices, the first the default (simulator/rules.py OFFICES).
     demo_settings = ({"office": "NLA000001"}, {"office": "NLA000002"})
 
@@ -133,10 +142,6 @@ class TwinfieldConnector(Connector):
             code = answer.findtext("code") or str(record["code"])
             return Outcome(Result.UPDATED if found else Result.BOOKED, code, trail)
         return Outcome(Result.BOOKED, _transaction_id(answer, self.settings["office"]), trail)
-
-    # Until main's Connector names the act ``book`` (layout-changes.md), the engine
-    # still calls ``deliver``.
-    deliver = book
 
     def _duplicate(
         self, kind: str, record: Mapping[str, Any], err: DeliveryError, trail: list[Exchange]
