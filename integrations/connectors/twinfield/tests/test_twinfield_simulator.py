@@ -8,10 +8,8 @@ import httpx
 import pytest
 
 from integrations.connectors.twinfield import soap
-from integrations.connectors.twinfield.known_messages import CATALOGUE
 from integrations.connectors.twinfield.simulator import rules
 from integrations.simulators.oauth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from runs.reasons import reason_of
 
 from .support import bookings, connect, simulator, subject
 
@@ -147,21 +145,6 @@ def test_an_invoice_number_taken_on_the_journal_is_refused_on_it(sim, accept_dup
     assert taken == f"Factuurnummer '{document.findtext('header/invoicenumber')}' is al in gebruik."
     assert len(bookings(sim, "sales_invoice")) == 1
     assert len(sim.refused_duplicates()) == 1
-
-
-def test_every_message_of_the_simulator_a_user_meets_is_explained(sim):
-    """The simulator's refusals of the demo faults, through reason_of, are in the catalogue."""
-    messages = [
-        rules.DIM1_REQUIRED,
-        "Grootboekrekening '9999' bestaat niet.",
-        "Kostenplaats '999' bestaat niet.",
-        "Btw-code 'IH' bestaat niet of is hier niet toegestaan.",
-        "Debiteur '10001' bestaat niet.",
-        "Crediteur '20001' bestaat niet.",
-        "Dimensie op niveau 2 mag niet worden ingevuld.",
-    ]
-    for message in messages:
-        assert reason_of(message) in CATALOGUE, message
 
 
 def test_the_books_survive_a_restart(tmp_path):
