@@ -1,0 +1,1 @@
+"""Twinfield (Wolters Kluwer): SOAP/XML web services, OpenID Connect login, offices."""

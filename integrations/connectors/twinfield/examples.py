@@ -1,0 +1,25 @@
+"""Twinfield's side of the demo and test examples: its journals, and records it refuses.
+
+The canonical examples (``integrations.canonical.examples``) are written for a division
+with journals 70/60/90; a Twinfield office books on journal codes (VRK, INK and MEMO in
+Twinfield's and php-twinfield's examples). Its G/L accounts are four-digit codes like the
+examples', so they need no translation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+EXAMPLE_JOURNALS = {"sales_invoice": "VRK", "purchase_invoice": "INK", "journal_entry": "MEMO"}
+EXAMPLE_ACCOUNTS: dict[str, str] = {}
+
+
+def spoil_examples(records: dict[str, list[dict[str, Any]]]) -> None:
+    """A few records valid to the portal that Twinfield refuses, as it really does."""
+    sales, entries = records.get("sales_invoice", []), records.get("journal_entry", [])
+    if sales:
+        sales[-1]["lines"][0]["vat_code"] = "IH"  # a purchase VAT code on a sales journal
+    if len(sales) > 1:
+        sales[-2]["lines"][0]["gl_account"] = "9999"  # "Grootboekrekening '9999' bestaat niet."
+    if entries:
+        entries[-1]["lines"][0]["cost_centre"] = "999"  # "Kostenplaats '999' bestaat niet."

@@ -1,0 +1,1 @@
+"""The Twinfield simulator: ``app.create_app``."""
