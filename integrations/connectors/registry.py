@@ -4,7 +4,7 @@ Every connector, the built-in ones too, is declared through the entry-point grou
 ``cloud_portal.connectors`` (pyproject.toml)::
 
     [project.entry-points."cloud_portal.connectors"]
-    twinfield = "integrations.connectors.twinfield.connector:TwinfieldConnector"
+    moneybird = "cloud_portal_moneybird.connector:MoneybirdConnector"
 
 Everything else of a package (label, forms, simulator, example data, demo faults) is
 declared on its connector class, so the registry is the one place the portal asks.
