@@ -24,7 +24,7 @@ def breadcrumbs(*parts: Any) -> dict[str, Any]:
 def live_poll(url: str, live: bool) -> str:
     """``<div id="x"{% live_poll url run.is_active %}>``: while ``live``, the region asks
     ``url`` again every ``LIVE_POLL_SECONDS`` and replaces itself; the server's answer for a
-    finished run carries no poll, so the polling stops by itself."""
+    finished run carries no poll (or is htmx's 286), so the polling stops by itself."""
     if not live:
         return ""
     return format_html(
