@@ -262,6 +262,8 @@ CONNECTOR_ALLOW_LOCAL_HOSTS = env_bool("CONNECTOR_ALLOW_LOCAL_HOSTS", not PRODUC
 # unless SIMULATOR_URLS names a package's API base outright ("exact=http://sims:8102,…").
 SIMULATOR_HOST = env_str("SIMULATOR_HOST", "127.0.0.1")
 SIMULATOR_URLS = env_pairs("SIMULATOR_URLS")
+# How often a live page (History, a run's progress) asks the server again while a run works.
+LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 2, minimum=1)
 # Public URL of the portal, used in OAuth redirect URIs.
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 

@@ -241,6 +241,42 @@ class DemoCompany:
     reflex_code: str
 
 
+@dataclass(frozen=True)
+class DemoFault:
+    """A record the portal accepts and the package refuses, and how a user puts it right:
+    the story of the browser flow (tests/browser/test_flow.py), told for every package.
+
+    The flow sends example ``n`` of ``kind`` (``example_record(kind, n, package=key)``)
+    with the field at ``path`` set to ``bad`` (``None``: left out), expects the package's
+    ``message`` on the line's page, types ``good`` into that field and re-offers it.
+    """
+
+    kind: str
+    n: int
+    path: tuple[str | int, ...]  # ("short_name",) or ("lines", 0, "vat_code")
+    bad: Any
+    message: str
+    good: str
+    # Where the package's booked body (the simulator's ledger) keeps the corrected value;
+    # empty when the ledger does not keep it (the flow then checks it was booked once).
+    booked_path: tuple[str | int, ...] = ()
+
+    @property
+    def field_id(self) -> str:
+        """The line form's input for the field: ``f-lines-0-vat_code``."""
+        return "f-" + "-".join(str(part) for part in self.path)
+
+    def spoil(self, record: dict[str, Any]) -> None:
+        *parents, last = self.path
+        target: Any = record
+        for part in parents:
+            target = target[part]
+        if self.bad is None:
+            target.pop(last, None)
+        else:
+            target[last] = self.bad
+
+
 class Connector:
     """Base class. Subclasses fill in the class attributes and the abstract methods.
 
@@ -289,6 +325,8 @@ class Connector:
     # them: kind -> journal code, and example account -> the package's account.
     example_journals: ClassVar[Mapping[str, str]] = {}
     example_accounts: ClassVar[Mapping[str, str]] = {}
+    # Two records the package refuses and their fix, for the browser flow (``DemoFault``).
+    demo_faults: ClassVar[Sequence[DemoFault]] = ()
 
     def __init__(
         self,

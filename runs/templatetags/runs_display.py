@@ -17,6 +17,15 @@ _STATUS_CLASSES = {
     "sent": "status-succeeded",
     "sending": "status-running",
     "pending": "status-queued",
+    # States that are not a run's or a line's but are drawn beside them.
+    "connected": "status-succeeded",
+    "not_connected": "status-queued",
+    "connection_error": "status-failed",
+    "disabled": "status-skipped",
+    "overdue": "status-failed",
+    "ready_to_reoffer": "status-running",
+    "stuck": "status-failed",
+    "paused": "status-running",
 }
 
 

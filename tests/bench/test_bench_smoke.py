@@ -10,11 +10,13 @@ import os
 import re
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+from integrations.simulators.registry import simulator_names, spec_of
 from tests.conftest import require_service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,8 +24,21 @@ RATIO_LINE = re.compile(
     r"^[\w.]+: .+ vs .+ → ratio [\d.]+(?:e\+\d+)? \(target .+\) (met|MISSED).* cores=\d+$", re.M
 )
 
+
+def _packages_with_a_reference() -> list[str]:
+    """Packages whose simulator has the export benchmark's raw reference (simulator/bench.py)."""
+    return [
+        key
+        for key in simulator_names()
+        if find_spec(spec_of(key).app.partition(":")[0].rpartition(".")[0] + ".bench")
+    ]
+
+
+# The export benchmark once per package that brings its reference; the name says which.
+EXPORT_RUNS = {f"export_throughput_{key}": key for key in _packages_with_a_reference()}
+
 SMOKE_RUNS = {
-    "export_throughput": ["--size", "200"],
+    **{name: ["--size", "200", "--package", key] for name, key in EXPORT_RUNS.items()},
     "rate_limited_export": ["--size", "40", "--no-align", "--run-seconds", "4"],
     "rate_limited_export_2workers": [
         *("--size", "40", "--no-align", "--run-seconds", "4", "--workers", "2"),
@@ -39,6 +54,10 @@ SMOKE_RUNS = {
         *("--max-batch", "20", "--batches-per-second", "2", "--latency-ms", "5"),
     ],
 }
+
+
+def _script_of(name: str) -> str:
+    return "export_throughput" if name in EXPORT_RUNS else name.removesuffix("_2workers")
 
 
 def _postgres_url() -> str:
@@ -81,7 +100,7 @@ def services() -> dict[str, str]:
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", SMOKE_RUNS)
 def test_the_benchmark_runs_and_prints_its_ratio(name: str, services: dict[str, str]) -> None:
-    script = ROOT / "bench" / f"{name.removesuffix('_2workers')}.py"
+    script = ROOT / "bench" / f"{_script_of(name)}.py"
     env = {**os.environ, **services}
     done = subprocess.run(
         [sys.executable, str(script), *SMOKE_RUNS[name]],

@@ -1,5 +1,6 @@
 """Fixtures for the browser tests: Debian's Chromium driven by Playwright against the live
-portal, a real Celery worker, the Multivers simulator, and a run whose lines failed for real.
+portal, a real Celery worker, a package's simulator (Multivers unless a test names another
+through ``package``), and a run whose lines failed for real.
 
 Screenshots go to ``$SCREENSHOT_DIR`` (``bin/screenshots`` points it at docs/screenshots),
 else to a folder under the test's ``tmp_path``.
@@ -13,11 +14,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from integrations.canonical import identifier_of
+from integrations.connectors.registry import get_connector_class
+from integrations.credentials import connector_for
+from integrations.models import Integration
+from integrations.oauth import oauth_redirect_uri
+from integrations.services import integration_connect
+from integrations.simulators.registry import simulator_names
+from integrations.simulators.testing import run_simulator
 from portal.models import Membership, Role
 from runs.models import Run, RunStatus
 from tests.browser.axe import audit
@@ -27,7 +36,6 @@ from tests.runs.conftest import Worker, record
 
 # The fixtures of tests/runs that this folder uses too; pytest finds them by these names.
 broker_url = runs_fixtures.broker_url
-connected = runs_fixtures.connected
 fast_engine = runs_fixtures.fast_engine
 multivers = runs_fixtures.multivers
 shared_state = runs_fixtures.shared_state
@@ -138,8 +146,11 @@ def console() -> Console:
 
 
 @pytest.fixture
-def screens(page, console, tmp_path) -> Screens:
-    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "screenshots")
+def screens(page, console, tmp_path, package) -> Screens:
+    # docs/screenshots show Multivers; another package's screens are checked the same way
+    # but kept with the test.
+    shared = os.environ.get("SCREENSHOT_DIR") if package == "multivers" else None
+    folder = Path(shared or tmp_path / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return Screens(page, folder, console)
 
@@ -147,27 +158,29 @@ def screens(page, console, tmp_path) -> Screens:
 # --- a run with failed lines, produced by the worker ---------------------------------------
 
 
-def _customer_without_short_name() -> dict[str, Any]:
-    customer = record("customer", 2)
-    del customer["short_name"]
-    return customer
+# The run's records: three customers and two invoices, two of them spoiled as the
+# package's DemoFaults say (integrations/connectors/<key>/examples.py).
+BATCH = (
+    ("customer", 0),
+    ("customer", 1),
+    ("customer", 2),
+    ("sales_invoice", 0),
+    ("sales_invoice", 1),
+)
 
 
-def _invoice_with_unknown_vat_code() -> dict[str, Any]:
-    invoice = record("sales_invoice", 1)
-    invoice["lines"][0]["vat_code"] = "7"
-    return invoice
+def faulty_record(package: str, kind: str, n: int) -> dict[str, Any]:
+    """Example ``n`` of ``kind`` for ``package``, spoiled when one of its demo faults says so."""
+    data = record(kind, n, package)
+    for fault in get_connector_class(package).demo_faults:
+        if (fault.kind, fault.n) == (kind, n):
+            fault.spoil(data)
+    return data
 
 
-def intake_batch() -> list[dict[str, Any]]:
-    """Two customers and an invoice Multivers accepts, and two records it refuses."""
-    records = [
-        ("customer", record("customer", 0)),
-        ("customer", record("customer", 1)),
-        ("customer", _customer_without_short_name()),
-        ("sales_invoice", record("sales_invoice", 0)),
-        ("sales_invoice", _invoice_with_unknown_vat_code()),
-    ]
+def intake_batch(package: str = "multivers") -> list[dict[str, Any]]:
+    """Three records the package accepts, and the two its demo faults make it refuse."""
+    records = [(kind, faulty_record(package, kind, n)) for kind, n in BATCH]
     return [
         {"kind": kind, "identifier": identifier_of(kind, data), "data": data}
         for kind, data in records
@@ -190,6 +203,46 @@ def wait_for_run(run: Run, worker: Worker, timeout: float = RUN_TIMEOUT_SECONDS)
     )
 
 
+# --- the package: Multivers unless the test parametrizes ``package`` ---------------------
+
+# Every registered package that declares the flow's demo faults walks the browser flow.
+FLOW_PACKAGES = [key for key in simulator_names() if len(get_connector_class(key).demo_faults) == 2]
+
+
+@pytest.fixture
+def package(request) -> str:
+    return getattr(request, "param", "multivers")
+
+
+@pytest.fixture
+def sim(request, package) -> Iterator[Any]:
+    """The package's simulator (for Multivers the very one the ``multivers`` fixture gives)."""
+    if package == "multivers":
+        yield request.getfixturevalue("multivers")
+        return
+    with run_simulator(package, seed=7) as running:
+        yield running
+
+
+@pytest.fixture
+def connected(integration, package, sim, shared_state) -> Integration:
+    """The company's integration on ``package``, connected through the simulator's OAuth
+    flow exactly as the Connect button does (and as seed_demo does)."""
+    integration.connector = package
+    integration.settings = dict(get_connector_class(package).demo_settings[0])
+    integration.base_url = sim.base_url
+    integration.full_clean()
+    integration.save()
+    redirect_uri = oauth_redirect_uri(integration=integration)
+    connector = connector_for(integration)
+    answer = httpx.get(connector.authorize_url(redirect_uri=redirect_uri, state="t"), timeout=10)
+    code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
+    tokens = connector.exchange_code(code=code, redirect_uri=redirect_uri)
+    integration_connect(integration=integration, tokens=tokens)
+    integration.refresh_from_db()
+    return integration
+
+
 @dataclass(frozen=True)
 class Seed:
     run: Run
@@ -200,13 +253,13 @@ class Seed:
 @pytest.fixture
 def seed(live_server, editor, other_company, connected, worker_factory) -> Seed:
     """An editor of two companies, and run #1 sent through the intake API and delivered by
-    a real worker to the simulator: three lines booked, two refused by Multivers."""
+    a real worker to the simulator: three lines booked, two refused by the package."""
     Membership.objects.create(user=editor, company=other_company, role=Role.EDITOR)
     worker = worker_factory("solo")
     token = connected.issue_intake_token()
     response = httpx.post(
         f"{live_server.url}/api/v1/runs",
-        json={"records": intake_batch()},
+        json={"records": intake_batch(connected.connector)},
         headers={"Authorization": f"Bearer {token}"},
         timeout=30,
     )

@@ -1,5 +1,9 @@
 """The whole flow in Chromium: log in, find the failed run, correct two lines, Retry.
 
+It runs once for every package that declares its two demo faults (``DemoFault`` on the
+connector, in ``integrations/connectors/<key>/examples.py``): the records the package
+refuses, its message, and the value that fixes each.
+
 One long test on purpose: it is the story the screens tell (docs/desk.md and the README's walk-through), and each step
 starts where the previous one left the browser. It also takes the screenshots in
 docs/screenshots (``bin/screenshots``).
@@ -13,13 +17,15 @@ from typing import Any
 
 import pytest
 
+from integrations.canonical import identifier_of
+from integrations.connectors.registry import get_connector_class
 from runs.models import LineStatus, Run, RunStatus, Trigger
+from tests.browser.conftest import FLOW_PACKAGES, faulty_record
 from tests.conftest import PASSWORD
+from tests.integrations.connectors.support import PACKAGES
 
 pytestmark = pytest.mark.browser
 
-SHORT_NAME_MESSAGE = "ShortName is verplicht."
-VAT_CODE_MESSAGE = "Btwcode '7' bestaat niet."
 # Per request to the simulator while the retry runs: long enough to see the progress poll.
 RETRY_LATENCY_MS = 1500
 
@@ -36,16 +42,31 @@ def _save_for_reoffer(page: Any, selector: str, value: str) -> None:
     page.get_by_role("button", name="Save", exact=True).click()
 
 
+def _at(body: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        body = body[part]
+    return body
+
+
+@pytest.mark.parametrize("package", FLOW_PACKAGES, indirect=True)
 def test_an_editor_corrects_failed_lines_and_retries_them(
-    page, screens, live_server, seed, multivers
+    page, screens, live_server, seed, sim, package
 ):
     from playwright.sync_api import expect
 
+    connector_class = get_connector_class(package)
+    faults = connector_class.demo_faults
     old = seed.run
-    customer = old.lines.get(status=LineStatus.FAILED, kind="customer")
-    invoice = old.lines.get(status=LineStatus.FAILED, kind="sales_invoice")
-    assert SHORT_NAME_MESSAGE in customer.message
-    assert VAT_CODE_MESSAGE in invoice.message
+    failed = [
+        old.lines.get(
+            status=LineStatus.FAILED,
+            kind=fault.kind,
+            identifier=identifier_of(fault.kind, faulty_record(package, fault.kind, fault.n)),
+        )
+        for fault in faults
+    ]
+    for fault, line in zip(faults, failed, strict=True):
+        assert fault.message in line.message, (package, line.message)
 
     # Log in: a member of two companies lands on the overview, and picks one under My
     # company, which shows its connections and offers Integrations (as the manual says).
@@ -64,7 +85,7 @@ def test_an_editor_corrects_failed_lines_and_retries_them(
 
     # Integrations: the link with its last run and the two open failed lines.
     expect(page.get_by_role("heading", name="Integrations")).to_be_visible()
-    card = page.locator("section.card", has_text="Accounting link — Multivers Online")
+    card = page.locator("section.card", has_text=f"Accounting link — {connector_class.label}")
     expect(card).to_contain_text("Finished with errors")
     expect(card.locator(".count-failed")).to_have_text("2 open failed lines")
     screens.shot("03-integrations")
@@ -83,31 +104,32 @@ def test_an_editor_corrects_failed_lines_and_retries_them(
     expect(page.locator("#lines tbody tr")).to_have_count(2)
     screens.shot("05-run-details")
 
-    # Line details: the reason in red at the top; fill in the short name, Re-offer, Save.
-    _open_failed_line(page, expect, customer.identifier, SHORT_NAME_MESSAGE)
-    expect(page.locator("#f-short_name")).to_have_attribute("aria-invalid", "true")
-    screens.shot("06-line-details")
-    _save_for_reoffer(page, "#f-short_name", "DEVRIES2")
-
-    expect(page.get_by_role("heading", name=re.compile(r"Run #1"))).to_be_visible()
+    # Line details: the package's reason in red at the top; type the right value (Multivers:
+    # the missing short name, then VAT code 2 for the unknown 7), Re-offer, Save.
     banner = page.locator("#retry-banner")
-    expect(banner).to_contain_text("1 line has changes ready to be re-offered.")
-
-    # The invoice's line used VAT code 7, which Multivers does not know: make it 2 (9 %).
-    _open_failed_line(page, expect, invoice.identifier, VAT_CODE_MESSAGE)
-    _save_for_reoffer(page, "#f-lines-0-vat_code", "2")
-    expect(banner).to_contain_text("2 lines have changes ready to be re-offered.")
+    ready = (
+        "1 line has changes ready to be re-offered.",
+        "2 lines have changes ready to be re-offered.",
+    )
+    for number, (fault, line) in enumerate(zip(faults, failed, strict=True)):
+        _open_failed_line(page, expect, line.identifier, fault.message)
+        if number == 0:
+            expect(page.locator(f"#{fault.field_id}")).to_have_attribute("aria-invalid", "true")
+            screens.shot("06-line-details")
+        _save_for_reoffer(page, f"#{fault.field_id}", fault.good)
+        expect(page.get_by_role("heading", name=re.compile(r"Run #1"))).to_be_visible()
+        expect(banner).to_contain_text(ready[number])
     screens.shot("07-changes-ready")
 
     # Retry: run #2 starts; a slow package keeps it going long enough to see the progress
     # bar poll, until the page refreshes itself with the run finished.
-    multivers.set_faults(latency_ms=RETRY_LATENCY_MS)
+    sim.set_faults(latency_ms=RETRY_LATENCY_MS)
     banner.get_by_role("button", name="Retry").click()
     expect(page.get_by_role("heading", name=re.compile(r"Run #2"))).to_be_visible()
     expect(page.locator(".facts")).to_contain_text("Retry of #1")
     expect(page.locator("#progress progress")).to_be_visible()
     expect(page.locator("h1 .status")).to_have_text("Succeeded", timeout=60_000)
-    multivers.set_faults(latency_ms=0)
+    sim.set_faults(latency_ms=0)
     expect(page.locator("#progress")).to_be_empty()
     new = Run.objects.get(integration=old.integration, number=2)
     assert (new.trigger, new.retry_of_id, new.status) == (Trigger.RETRY, old.pk, RunStatus.FINISHED)
@@ -122,22 +144,31 @@ def test_an_editor_corrects_failed_lines_and_retries_them(
     expect(page.get_by_role("link", name="Re-offered in #2")).to_have_count(2)
     expect(banner).to_be_empty()
 
-    # The simulator booked each corrected record once, with the correction.
-    bookings = [b for b in multivers.ledger() if not b.get("update")]
-    booked = Counter(b["key"] for b in bookings)
-    assert booked[customer.identifier] == 1, bookings
-    assert booked[invoice.identifier] == 1, bookings
+    # The simulator booked each corrected record once, with the correction where its
+    # ledger keeps the field; and nothing twice.
+    ledger = PACKAGES[package].ledger
+    bookings = [b for b in sim.ledger() if not b.get("update")]
+    booked = Counter((b["entity"], b["key"]) for b in bookings)
     assert max(booked.values()) == 1, booked
-    by_key = {b["key"]: b["body"] for b in bookings}
-    assert by_key[customer.identifier]["shortName"] == "DEVRIES2"
-    assert by_key[invoice.identifier]["customerInvoiceLines"][0]["vatCodeId"] == "2"
+    for fault, line in zip(faults, failed, strict=True):
+        entity, key_of = ledger[fault.kind]
+        mine = [
+            b["body"]
+            for b in bookings
+            if b["entity"] == entity and key_of(b["body"]) == line.identifier
+        ]
+        assert len(mine) == 1, (line.identifier, bookings)
+        if fault.booked_path:
+            assert str(_at(mine[0], fault.booked_path)) == fault.good, mine[0]
+        sent = new.lines.get(identifier=line.identifier).payload
+        assert str(_at(sent, fault.path)) == fault.good, sent
 
     # The same screens in Dutch, switched in the top bar.
     page.get_by_role("button", name="Nederlands").click()
     expect(page.get_by_label("Alleen mislukte tonen")).to_be_checked()
     expect(page.get_by_role("link", name="Opnieuw aangeboden in #2")).to_have_count(2)
     screens.shot("09-dutch-run-details")
-    page.get_by_role("link", name=customer.identifier, exact=True).click()
+    page.get_by_role("link", name=failed[0].identifier, exact=True).click()
     expect(page.get_by_role("heading", name="Wijzigingsgeschiedenis")).to_be_visible()
     page.go_back()
     page.get_by_role("link", name="Geschiedenis").click()

@@ -61,6 +61,7 @@ class MultiversConnector(Connector):
     example_accounts = examples.ACCOUNTS
 
     demo_company = examples.DEMO_COMPANY
+    demo_faults = examples.DEMO_FAULTS
 
     @classmethod
     def spoil_examples(cls, records: dict[str, list[dict[str, Any]]]) -> None:

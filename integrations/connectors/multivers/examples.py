@@ -9,13 +9,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations.connectors.base import DemoCompany
+from integrations.connectors.base import DemoCompany, DemoFault
 
 # The demo's company on this package (seed_demo).
 DEMO_COMPANY = DemoCompany("de-vries", "Bakkerij De Vries BV", "RX001")
 
 JOURNALS = {"sales_invoice": "V", "purchase_invoice": "I", "journal_entry": "M"}
 ACCOUNTS = {"4300": "4100", "4500": "4000"}
+
+# The browser flow's two refused lines and what the editor types to fix them.
+DEMO_FAULTS = (
+    DemoFault(
+        "customer", 2, ("short_name",), None, "ShortName is verplicht.", "DEVRIES2", ("shortName",)
+    ),
+    DemoFault(
+        "sales_invoice",
+        1,
+        ("lines", 0, "vat_code"),
+        "7",  # Multivers knows VAT codes 0-6 (simulator/rules.py)
+        "Btwcode '7' bestaat niet.",
+        "2",
+        ("customerInvoiceLines", 0, "vatCodeId"),
+    ),
+)
 
 
 def spoil(records: dict[str, list[dict[str, Any]]]) -> None:

@@ -31,7 +31,11 @@ from integrations.connectors.base import (
 )
 from integrations.connectors.forms import OAuthClientForm
 from integrations.connectors.twinfield import mapping, soap
-from integrations.connectors.twinfield.examples import EXAMPLE_ACCOUNTS, EXAMPLE_JOURNALS
+from integrations.connectors.twinfield.examples import (
+    DEMO_FAULTS,
+    EXAMPLE_ACCOUNTS,
+    EXAMPLE_JOURNALS,
+)
 from integrations.connectors.twinfield.examples import spoil_examples as _spoil_examples
 from integrations.connectors.twinfield.forms import (
     BASE_URLS,
@@ -75,6 +79,7 @@ class TwinfieldConnector(Connector):
     findable = frozenset({"customer", "supplier", "sales_invoice", "purchase_invoice"})
     example_journals = EXAMPLE_JOURNALS
     example_accounts = EXAMPLE_ACCOUNTS
+    demo_faults = DEMO_FAULTS
     simulator = SimulatorSpec(
         app="integrations.connectors.twinfield.simulator.app:create_app",
         port=8103,

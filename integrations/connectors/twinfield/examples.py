@@ -10,8 +10,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from integrations.connectors.base import DemoFault
+
 EXAMPLE_JOURNALS = {"sales_invoice": "VRK", "purchase_invoice": "INK", "journal_entry": "MEMO"}
 EXAMPLE_ACCOUNTS: dict[str, str] = {}
+
+# The browser flow's two refused lines and what the editor types to fix them. The
+# simulator's ledger keeps a transaction's header only, so the flow checks these were
+# booked once, not the corrected line (no booked_path).
+DEMO_FAULTS = (
+    DemoFault(
+        "sales_invoice",
+        0,
+        ("lines", 0, "gl_account"),
+        "9999",  # outside the office's chart (simulator/rules.py gl_account_ok)
+        "Grootboekrekening '9999' bestaat niet.",
+        "8000",
+    ),
+    DemoFault(
+        "sales_invoice",
+        1,
+        ("lines", 0, "vat_code"),
+        "IH",  # a purchase VAT code on a sales journal
+        "Btw-code 'IH' bestaat niet of is hier niet toegestaan.",
+        "2",
+    ),
+)
 
 
 def spoil_examples(records: dict[str, list[dict[str, Any]]]) -> None:

@@ -203,3 +203,12 @@ def test_the_whole_flow_from_failed_line_to_retry(editor, failed_run, customer_l
     customer_line.refresh_from_db()
     assert customer_line.payload["vat_number"] == "NL123"
     assert LineEdit.objects.filter(line=customer_line, field="vat_number").exists()
+
+
+def test_the_line_page_is_the_last_crumb_after_history_and_its_run(viewer, failed_run):
+    line = failed_run.lines.filter(status="failed").first()
+    page = client_for(viewer).get(line_url(line)).content.decode()
+    trail = page.split('aria-label="Breadcrumb">', 1)[1].split("</nav>", 1)[0]
+    run_link = reverse("run_detail", kwargs={"company_slug": "de-vries", "run_id": failed_run.pk})
+    assert f'<a href="{run_link}">Run #{failed_run.number}</a>' in trail
+    assert f'<li aria-current="page">{line.identifier}</li>' in trail

@@ -234,3 +234,22 @@ def test_resume_hands_the_run_to_the_delivery_engine(consultant, failed_run, mon
     response = client_for(consultant).post(run_url(failed_run, "run_resume"), follow=True)
     assert resumed == [failed_run.pk]
     assert "Run #1 resumed." in response.content.decode()
+
+
+def test_the_progress_polls_at_the_one_live_interval_of_the_settings(viewer, running_run, settings):
+    settings.LIVE_POLL_SECONDS = 5
+    page = client_for(viewer).get(run_url(running_run)).content.decode()
+    assert 'hx-trigger="every 5s"' in page
+    assert 'hx-trigger="every 2s"' not in page
+
+
+def test_the_breadcrumb_trail_leads_back_to_history_and_names_the_run(viewer, failed_run):
+    page = client_for(viewer).get(run_url(failed_run)).content.decode()
+    history = reverse(
+        "run_history",
+        kwargs={"company_slug": "de-vries", "integration_id": failed_run.integration_id},
+    )
+    assert '<nav class="breadcrumbs" aria-label="Breadcrumb">' in page
+    trail = page.split('aria-label="Breadcrumb">', 1)[1].split("</nav>", 1)[0]
+    assert f'<li><a href="{history}">History</a></li>' in trail
+    assert f'<li aria-current="page">Run #{failed_run.number}</li>' in trail
