@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import hashlib
 import os
 import signal
 import socket
@@ -53,6 +54,10 @@ REDIS_DATABASES = {
     "soak": 15,
 }
 SMOKE_REDIS_DATABASE = 14
+
+# Scratch databases carry a tag of the checkout, so benchmarks (and the smoke tests of
+# suites) running in two clones on one PostgreSQL server never drop each other's database.
+CHECKOUT = hashlib.blake2s(str(ROOT).encode(), digest_size=3).hexdigest()
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -160,7 +165,7 @@ def setup(name: str, *, keep: bool = False) -> str:
     # The smoke test's runs keep to a database and a Redis database of their own, so
     # they never drop or flush a full benchmark running at the same time.
     smoke = bool(os.environ.get("BENCH_SMOKE"))
-    database = f"portal_bench_{name}{'_smoke' if smoke else ''}"
+    database = f"portal_bench_{name}{'_smoke' if smoke else ''}_{CHECKOUT}"
     url = _with_database(_server_url(), database)
     note(f"scratch database {database}")
     _admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import urlparse
@@ -77,12 +81,45 @@ def _reachable(check) -> bool:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def services() -> dict[str, str]:
+def private_redis() -> Iterator[str | None]:
+    """A Redis server of this module's own, when the machine has `redis-server`.
+
+    The scripts flush their Redis database when they start; on a private server a suite
+    running in another clone of the repository keeps its broker and cache.
+    """
+    binary = shutil.which("redis-server")
+    if binary is None or "BENCH_REDIS_URL" in os.environ:
+        yield None
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}"
+    try:
+        import redis
+
+        for _ in range(100):
+            if _reachable(lambda: redis.Redis.from_url(url, socket_timeout=1).ping()):
+                break
+            time.sleep(0.05)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def services(private_redis: str | None) -> dict[str, str]:
     import psycopg
     import redis
 
     server = _postgres_url()
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
+    redis_url = private_redis or os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
     require_service(
         "PostgreSQL",
         _reachable(lambda: psycopg.connect(server, connect_timeout=3).close()),
