@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # OpClass in index expressions (runs.models.PatternIndex) needs its app registered.
+    "django.contrib.postgres",
     "django_htmx",
     "axes",
     "django_otp",

@@ -3,7 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Cast, Upper
 from django.utils.translation import gettext_lazy as _
 
 from integrations.models import Integration
@@ -21,6 +24,24 @@ class RunStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     FINISHED = "finished", _("Finished")
     FAILED = "failed", _("Failed")
+
+
+class PatternIndex(models.Index):
+    """An index whose ``OpClass`` expressions are PostgreSQL's alone.
+
+    Pattern operator classes let PostgreSQL seek on a ``LIKE 'prefix%'`` under any
+    collation; SQLite (the demo's database) knows no operator classes, so there the index
+    is made on the bare expressions.
+    """
+
+    def create_sql(self, model: Any, schema_editor: Any, using: str = "", **kwargs: Any) -> Any:
+        if schema_editor.connection.vendor == "postgresql":
+            return super().create_sql(model, schema_editor, using, **kwargs)
+        bare = [
+            e.get_source_expressions()[0] if isinstance(e, OpClass) else e for e in self.expressions
+        ]
+        plain = models.Index(*bare, name=self.name, condition=self.condition)
+        return plain.create_sql(model, schema_editor, using, **kwargs)
 
 
 class LineStatus(models.TextChoices):
@@ -264,6 +285,14 @@ class RunLine(models.Model):
                 fields=["integration", "kind", "identifier"],
                 name="line_identity",
                 opclasses=["int8_ops", "varchar_pattern_ops", "varchar_pattern_ops"],
+            ),
+            # Record search ignores case (people type "vf2025" for VF2025-000123): the same
+            # seek on the upper-cased identifier, the expression `istartswith` compiles to.
+            PatternIndex(
+                F("integration"),
+                F("kind"),
+                OpClass(Upper(Cast("identifier", models.TextField())), name="text_pattern_ops"),
+                name="line_identity_folded",
             ),
             models.Index(
                 fields=["integration", "status"],

@@ -170,14 +170,16 @@ def record_search(
     limit: int = RECORDS_SHOWN,
     offers_per_record: int = OFFERS_PER_RECORD,
 ) -> RecordSearch:
-    """The integration's records whose identifier is ``query`` or starts with it: two queries.
+    """The integration's records whose identifier is ``query`` or starts with it, in any
+    case: two queries.
 
-    The first finds the records by a prefix seek on ``line_identity`` (integration, kind,
-    identifier; pattern operator classes, so any collation will do); the second their latest ``offers_per_record`` lines with the
-    total per record, by window functions over the same index.
+    The first finds the records by a prefix seek on ``line_identity_folded`` (integration,
+    kind, upper-cased identifier; pattern operator classes, so any collation will do); the
+    second their latest ``offers_per_record`` lines with the total per record, by window
+    functions over ``line_identity``.
     """
     matching = RunLine.objects.filter(
-        integration=integration, kind__in=Kind.values, identifier__startswith=query
+        integration=integration, kind__in=Kind.values, identifier__istartswith=query
     )
     keys = list(
         matching.order_by("kind", "identifier")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from integrations.canonical import example_record
-from runs.models import LineStatus, Trigger
+from runs.models import Kind, LineStatus, RunLine, Trigger
 from runs.selectors import record_search
 
 from .conftest import client_for, make_line, make_run
@@ -96,6 +99,40 @@ def test_a_prefix_finds_every_record_that_starts_with_it(viewer, timeline):
     records = response.context["search"].records
     assert [r.identifier for r in records] == ["VF2025-000123", "VF2025-000124"]
     assert response.context["search"].capped is False
+
+
+def test_the_search_ignores_case(viewer, timeline):
+    """People type "vf2025" for VF2025-000123; the identifier is shown as the ERP wrote it."""
+    integration = timeline["booked"].integration
+    response = client_for(viewer).get(search_url(integration), {"q": "vf2025-000123"})
+    records = response.context["search"].records
+    assert [r.identifier for r in records] == ["VF2025-000123"]
+    assert [line.run.number for line in records[0].lines] == [2, 1]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="the plan of PostgreSQL's pattern index",
+)
+def test_a_search_in_any_case_seeks_on_the_folded_index(viewer, timeline):
+    """The index's expression must stay the one `istartswith` compiles to, or every
+    search becomes a scan of all the lines of every run."""
+    integration = timeline["booked"].integration
+    query = RunLine.objects.filter(
+        integration=integration, kind__in=Kind.values, identifier__istartswith="vf2025"
+    ).values_list("kind", "identifier")
+    with connection.cursor() as cursor:
+        # Tiny tables: leave the planner no other road (the test's transaction undoes this).
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE i.indrelid = 'runs_runline'::regclass AND NOT i.indisunique"
+            " AND c.relname <> 'line_identity_folded'"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')
+        plan = query.explain()
+    assert "line_identity_folded" in plan
 
 
 def test_only_the_beginning_matches_not_the_middle(viewer, timeline):
