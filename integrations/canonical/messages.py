@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_noop, ngettext
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
@@ -23,19 +23,20 @@ _Message = Callable[[Mapping[str, Any]], str]
 
 
 def _fixed(text: str) -> _Message:
+    # The text is marked with gettext_noop where it is written, so it reaches the catalog.
     return lambda ctx: gettext(text)
 
 
-_DATE = _fixed("Enter a valid date (YYYY-MM-DD).")
-_NUMBER = _fixed("Enter a number.")
-_WHOLE_NUMBER = _fixed("Enter a whole number.")
-_FIELDS = _fixed("Enter a set of fields here, not a single value.")
+_DATE = _fixed(gettext_noop("Enter a valid date (YYYY-MM-DD)."))
+_NUMBER = _fixed(gettext_noop("Enter a number."))
+_WHOLE_NUMBER = _fixed(gettext_noop("Enter a whole number."))
+_FIELDS = _fixed(gettext_noop("Enter a set of fields here, not a single value."))
 
 _MESSAGES: dict[str, _Message] = {
     "canonical": lambda ctx: ctx["message"],
-    "missing": _fixed("This field is required."),
-    "extra_forbidden": _fixed("Unknown field."),
-    "string_type": _fixed("Enter text."),
+    "missing": _fixed(gettext_noop("This field is required.")),
+    "extra_forbidden": _fixed(gettext_noop("Unknown field.")),
+    "string_type": _fixed(gettext_noop("Enter text.")),
     "string_too_long": lambda ctx: (
         ngettext(
             "Use at most %(limit)d character.",
@@ -63,7 +64,7 @@ _MESSAGES: dict[str, _Message] = {
     "less_than_equal": lambda ctx: gettext("Enter %(limit)s or less.") % {"limit": ctx["le"]},
     "date_type": _DATE,
     "date_parsing": _DATE,
-    "list_type": _fixed("Enter the lines as a list."),
+    "list_type": _fixed(gettext_noop("Enter the lines as a list.")),
     "too_short": lambda ctx: (
         ngettext(
             "Enter at least %(count)d line.", "Enter at least %(count)d lines.", ctx["min_length"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError
+from django.utils.translation import gettext as _
 
 from integrations.models import Integration
 from runs.intake.checking import BatchCheck
@@ -71,7 +72,10 @@ def _earlier(integration: Integration, key: str, digest: str) -> Run | None:
     if run is not None and run.body_hash != digest:
         raise IntakeError(
             409,
-            f"The Idempotency-Key {key!r} was used for a different batch (run #{run.number}). "
-            "Send a new key with a new batch.",
+            _(
+                "The Idempotency-Key %(key)r was used for a different batch (run #%(number)d). "
+                "Send a new key with a new batch."
+            )
+            % {"key": key, "number": run.number},
         )
     return run

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from integrations.canonical import KINDS, NATURAL_KEY, record_errors
 from integrations.canonical.messages import RECORD_PATH
 from runs.intake.problems import ERRORS_SHOWN, IntakeError, problem
@@ -53,12 +55,16 @@ class BatchCheck:
         if self.bad:
             raise IntakeError(
                 422,
-                f"{self.bad} of {self.count} records are not valid; nothing was stored. Correct them and send the batch again.",
+                _(
+                    "%(bad)d of %(count)d records are not valid; nothing was stored. "
+                    "Correct them and send the batch again."
+                )
+                % {"bad": self.bad, "count": self.count},
                 self.problems,
                 self.not_kept,
             )
         if not self.count:
-            raise IntakeError(422, "The batch has no records.")
+            raise IntakeError(422, _("The batch has no records."))
 
 
 def _text(value: Any) -> str:
@@ -77,28 +83,33 @@ def _record_problems(
 ) -> list[dict[str, Any]]:
     if not isinstance(record, dict):
         return [
-            problem(number, None, None, 'A record is an object: {"kind", "identifier", "data"}.')
+            problem(number, None, None, _('A record is an object: {"kind", "identifier", "data"}.'))
         ]
     identifier = _text(record.get("identifier"))
     problems = []
     unknown = record.keys() - _RECORD_KEYS
     for name in sorted(unknown):
-        problems.append(problem(number, identifier or None, name, "Unknown field."))
+        problems.append(problem(number, identifier or None, name, _("Unknown field.")))
     kind = record.get("kind")
     if kind not in KINDS:
         problems.append(
             problem(
-                number, identifier or None, "kind", f"Unknown kind; use one of {', '.join(KINDS)}."
+                number,
+                identifier or None,
+                "kind",
+                _("Unknown kind; use one of %(kinds)s.") % {"kinds": ", ".join(KINDS)},
             )
         )
     if not identifier:
         problems.append(
-            problem(number, None, "identifier", "Enter the record's identifier as text.")
+            problem(number, None, "identifier", _("Enter the record's identifier as text."))
         )
     data = record.get("data")
     if not isinstance(data, dict):
         problems.append(
-            problem(number, identifier or None, "data", "Enter the record's fields as an object.")
+            problem(
+                number, identifier or None, "data", _("Enter the record's fields as an object.")
+            )
         )
     if problems:
         return problems
@@ -110,7 +121,8 @@ def _record_problems(
                 number,
                 identifier,
                 "identifier",
-                f"The {kind} {identifier} is in the batch twice (also line {seen[kind, identifier]}).",
+                _("The %(kind)s %(identifier)s is in the batch twice (also line %(line)d).")
+                % {"kind": kind, "identifier": identifier, "line": seen[kind, identifier]},
             )
         )
     seen.setdefault((kind, identifier), number)
@@ -122,7 +134,8 @@ def _record_problems(
                 number,
                 identifier,
                 "identifier",
-                f"The identifier must equal the record's {key} ({data.get(key)}).",
+                _("The identifier must equal the record's %(field)s (%(value)s).")
+                % {"field": key, "value": data.get(key)},
             )
         )
     for path, message in record_errors(kind, data).items():

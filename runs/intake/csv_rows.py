@@ -7,6 +7,8 @@ import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from integrations.canonical import SCHEMAS
 from runs.intake.problems import IntakeError, check_count, problem
 
@@ -29,16 +31,16 @@ def records_from_csv(content: bytes) -> list[tuple[int, dict[str, Any]]]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise IntakeError(400, "The file is not UTF-8 text.") from None
+        raise IntakeError(400, _("The file is not UTF-8 text.")) from None
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = [name.strip() for name in next(reader)]
     except StopIteration:
-        raise IntakeError(400, "The file is empty.") from None
+        raise IntakeError(400, _("The file is empty.")) from None
     except csv.Error as exc:
-        raise IntakeError(400, f"Row 1 is not valid CSV: {exc}.") from None
+        raise IntakeError(400, _("Row 1 is not valid CSV: %(reason)s.") % {"reason": exc}) from None
     _check_header(header)
     grouped = _group_rows(reader, header)
     check_count(len(grouped))
@@ -61,16 +63,20 @@ def known_columns() -> set[str]:
 def _check_header(header: list[str]) -> None:
     missing = {"kind", "identifier"} - set(header)
     if missing:
-        raise IntakeError(400, f"The header lacks the column(s) {', '.join(sorted(missing))}.")
+        raise IntakeError(
+            400,
+            _("The header lacks the column(s) %(names)s.") % {"names": ", ".join(sorted(missing))},
+        )
     unknown = [name for name in header if name not in known_columns()]
     if unknown:
         raise IntakeError(
             400,
-            f"Unknown column(s) in the header: {', '.join(unknown)}. See docs/intake.md.",
-            [problem(1, None, name, "Unknown column.") for name in unknown],
+            _("Unknown column(s) in the header: %(names)s. See docs/intake.md.")
+            % {"names": ", ".join(unknown)},
+            [problem(1, None, name, _("Unknown column.")) for name in unknown],
         )
     if len(set(header)) != len(header):
-        raise IntakeError(400, "A column appears twice in the header.")
+        raise IntakeError(400, _("A column appears twice in the header."))
 
 
 def _group_rows(reader: Iterable[list[str]], header: list[str]) -> list[tuple[int, dict[str, Any]]]:
@@ -88,7 +94,8 @@ def _group_rows(reader: Iterable[list[str]], header: list[str]) -> list[tuple[in
                         row_number,
                         None,
                         None,
-                        f"The row has {len(cells)} cells; the header has {len(header)}.",
+                        _("The row has %(cells)d cells; the header has %(columns)d.")
+                        % {"cells": len(cells), "columns": len(header)},
                     )
                 )
                 continue
@@ -103,11 +110,13 @@ def _group_rows(reader: Iterable[list[str]], header: list[str]) -> list[tuple[in
             if item:
                 grouped[-1][1].setdefault("data", {}).setdefault("lines", []).append(item)
     except csv.Error as exc:
-        broken.append(problem(row_number + 1, None, None, f"Not valid CSV: {exc}."))
+        broken.append(
+            problem(row_number + 1, None, None, _("Not valid CSV: %(reason)s.") % {"reason": exc})
+        )
     if broken:
         raise IntakeError(
             400,
-            "The file has rows that are not valid CSV, or rows of one record that disagree.",
+            _("The file has rows that are not valid CSV, or rows of one record that disagree."),
             broken,
         )
     return grouped
@@ -128,9 +137,18 @@ def _disagreements(
             row_number,
             record["identifier"],
             name,
-            f"Row {row_number} gives {name} {value.strip()!r}, but row {first_row}, where "
-            f"this record starts, gives {given.get(name, '').strip()!r}. The rows of one "
-            "record must agree on its own columns.",
+            _(
+                "Row %(row)d gives %(field)s %(value)r, but row %(first_row)d, where this "
+                "record starts, gives %(first_value)r. The rows of one record must agree on "
+                "its own columns."
+            )
+            % {
+                "row": row_number,
+                "field": name,
+                "value": value.strip(),
+                "first_row": first_row,
+                "first_value": given.get(name, "").strip(),
+            },
         )
         for name, value in record["data"].items()
         if value.strip() != given.get(name, "").strip()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from runs.intake.csv_rows import records_from_csv
 from runs.intake.json_stream import records_from_json
 from runs.intake.problems import IntakeError
@@ -21,4 +23,4 @@ def records_from_file(*, name: str, content: bytes) -> list[tuple[int, Any]]:
         return records_from_csv(content)
     if suffix == ".json":
         return records_from_json(content)
-    raise IntakeError(400, "Upload the export as a .csv or a .json file.")
+    raise IntakeError(400, _("Upload the export as a .csv or a .json file."))

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from runs.intake.problems import IntakeError, check_count
 from runs.intake.spooling import CHUNK, Readable
@@ -92,13 +93,16 @@ def records_from_json_stream(stream: Readable) -> Iterator[tuple[int, Any]]:
     if reader.next_char():
         reader.fail("Extra data")
     if not shape_ok:
-        raise IntakeError(400, 'Send a JSON object with a list of records: {"records": [...]}.')
+        raise IntakeError(400, _('Send a JSON object with a list of records: {"records": [...]}.'))
     if unknown:
         names = ", ".join(repr(name) for name in unknown[:10])
         raise IntakeError(
             400,
-            f"Unknown key(s) in the batch: {names}. Send a JSON object with a list of "
-            'records only: {"records": [...]}.',
+            _(
+                "Unknown key(s) in the batch: %(names)s. Send a JSON object with a list of "
+                'records only: {"records": [...]}.'
+            )
+            % {"names": names},
         )
     check_count(count)
 
@@ -160,8 +164,8 @@ class _JsonReader:
                 where = f"bytes in position {at}-{at + exc.end - exc.start - 1}"
             raise IntakeError(
                 400,
-                f"The body is not valid JSON: '{exc.encoding}' codec can't decode {where}: "
-                f"{exc.reason}.",
+                _("The body is not valid JSON: %(reason)s.")
+                % {"reason": f"'{exc.encoding}' codec can't decode {where}: {exc.reason}"},
             ) from None
         self._bytes += len(data)
         if self._at:
@@ -244,4 +248,6 @@ class _JsonReader:
         start = self._dropped + before.rindex("\n") + 1 if newlines else self._line_start
         position = self._dropped + at
         where = f"line {line} column {position - start + 1} (char {position})"
-        raise IntakeError(400, f"The body is not valid JSON: {message}: {where}.")
+        raise IntakeError(
+            400, _("The body is not valid JSON: %(reason)s.") % {"reason": f"{message}: {where}"}
+        )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 ERRORS_SHOWN = 1000  # a refusal names at most this many problems (and says so)
 
@@ -38,7 +39,9 @@ class IntakeError(Exception):
 def check_size(length: int) -> None:
     if length > settings.INTAKE_MAX_BYTES:
         raise IntakeError(
-            413, f"The batch is {length} bytes; at most {settings.INTAKE_MAX_BYTES} are accepted."
+            413,
+            _("The batch is %(size)d bytes; at most %(limit)d are accepted.")
+            % {"size": length, "limit": settings.INTAKE_MAX_BYTES},
         )
 
 
@@ -46,8 +49,10 @@ def check_count(count: int) -> None:
     if count > settings.INTAKE_MAX_LINES:
         raise IntakeError(
             413,
-            f"The batch has {count} records; at most {settings.INTAKE_MAX_LINES} are accepted "
-            "in one run. Split it.",
+            _(
+                "The batch has %(count)d records; at most %(limit)d are accepted in one run. Split it."
+            )
+            % {"count": count, "limit": settings.INTAKE_MAX_LINES},
         )
 
 

@@ -13,6 +13,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "locale" / "nl" / "LC_MESSAGES" / "django.po"
 CATALOG = Path("locale") / "nl" / "LC_MESSAGES" / "django.po"
+# Every app of the project: a string marked in any of them is shown to someone.
+APPS = sorted(
+    path.name for path in ROOT.iterdir() if (path / "apps.py").exists() and path.name != "tests"
+)
 # The portal's own catalog and each package's (``integrations/connectors/<key>/locale/``).
 CATALOGS = [PO, *sorted((ROOT / "integrations" / "connectors").glob(f"*/{CATALOG}"))]
 catalogs = pytest.mark.parametrize(
@@ -51,7 +55,7 @@ def test_every_string_marked_for_translation_is_in_the_catalog(tmp_path):
     if shutil.which("xgettext") is None:
         pytest.fail("GNU gettext (xgettext) is needed to extract strings; bin/test installs it.")
     # makemessages writes into locale/; run it on a copy of the project's sources.
-    for name in ("portal", "integrations", "runs", "templates", "manage.py", "locale"):
+    for name in (*APPS, "templates", "manage.py", "locale"):
         source = ROOT / name
         target = tmp_path / name
         if source.is_dir():

@@ -159,6 +159,40 @@ def test_a_bad_file_names_every_bad_line_and_field_and_stores_nothing(consultant
     assert not RunLine.objects.exists()
 
 
+def test_a_dutch_consultant_reads_the_refusal_in_dutch(consultant, integration):
+    """The file's problems come from the same checks as the API's, in the reader's language."""
+    text = "\n".join([CSV_HEADER + ",colour", "customer,10000,10000,De Vries,DV,,,,,,,,red"])
+    response = client_for(consultant).post(
+        upload_url(integration),
+        {"file": export("export.csv", text)},
+        HTTP_ACCEPT_LANGUAGE="nl",
+    )
+    page = response.content.decode()
+    assert "Onbekende kolom(men) in de kopregel: colour." in page
+    assert "Onbekende kolom." in page
+    assert "Unknown column" not in page
+    assert not Run.objects.exists()
+
+
+def test_a_dutch_consultant_reads_a_records_problems_in_dutch(consultant, integration):
+    text = "\n".join(
+        [
+            CSV_HEADER,
+            "customer,10000,10000,De Vries,DV,,,,,,,",
+            "customer,20000,20000,Jansen,JA,,,,,,,",
+            "customer,10000,10000,De Vries,DV,,,,,,,",
+        ]
+    )
+    response = client_for(consultant).post(
+        upload_url(integration), {"file": export("export.csv", text)}, HTTP_ACCEPT_LANGUAGE="nl"
+    )
+    page = " ".join(response.content.decode().split())
+    assert "1 van de 3 records zijn niet geldig; er is niets opgeslagen." in page
+    [problem] = response.context["refusal"]["errors"]
+    assert problem["message"] == "customer 10000 staat twee keer in de batch (ook op regel 2)."
+    assert problem["message"] in page
+
+
 def test_a_file_that_is_not_csv_or_json_is_refused(consultant, integration):
     response = client_for(consultant).post(
         upload_url(integration), {"file": export("export.xlsx", GOOD_CSV)}
