@@ -260,6 +260,13 @@ class DemoFault:
     # Where the package's booked body (the simulator's ledger) keeps the corrected value;
     # empty when the ledger does not keep it (the flow then checks it was booked once).
     booked_path: tuple[str | int, ...] = ()
+    # The value found there, when the package keeps it in its own terms (Twinfield's VAT
+    # code "VH" for our "2"); by default ``good``.
+    booked_value: str | None = None
+
+    @property
+    def booked(self) -> str:
+        return self.good if self.booked_value is None else self.booked_value
 
     @property
     def field_id(self) -> str:

@@ -159,7 +159,7 @@ def test_an_editor_corrects_failed_lines_and_retries_them(
         ]
         assert len(mine) == 1, (line.identifier, bookings)
         if fault.booked_path:
-            assert str(_at(mine[0], fault.booked_path)) == fault.good, mine[0]
+            assert str(_at(mine[0], fault.booked_path)) == fault.booked, mine[0]
         sent = new.lines.get(identifier=line.identifier).payload
         assert str(_at(sent, fault.path)) == fault.good, sent
 

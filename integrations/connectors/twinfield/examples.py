@@ -15,9 +15,9 @@ from integrations.connectors.base import DemoFault
 EXAMPLE_JOURNALS = {"sales_invoice": "VRK", "purchase_invoice": "INK", "journal_entry": "MEMO"}
 EXAMPLE_ACCOUNTS: dict[str, str] = {}
 
-# The browser flow's two refused lines and what the editor types to fix them. The
-# simulator's ledger keeps a transaction's header only, so the flow checks these were
-# booked once, not the corrected line (no booked_path).
+# The browser flow's two refused lines, what the editor types to fix them, and where the
+# simulator's ledger keeps the corrected value (the first detail line; Twinfield books
+# our VAT code 2 on a sales journal as its own "VL").
 DEMO_FAULTS = (
     DemoFault(
         "sales_invoice",
@@ -26,6 +26,7 @@ DEMO_FAULTS = (
         "9999",  # outside the office's chart (simulator/rules.py gl_account_ok)
         "Grootboekrekening '9999' bestaat niet.",
         "8000",
+        ("lines", 0, "dim1"),
     ),
     DemoFault(
         "sales_invoice",
@@ -34,6 +35,8 @@ DEMO_FAULTS = (
         "IH",  # a purchase VAT code on a sales journal
         "Btw-code 'IH' bestaat niet of is hier niet toegestaan.",
         "2",
+        ("lines", 0, "vatcode"),
+        "VL",
     ),
 )
 

@@ -50,6 +50,9 @@ class Booking:
     refused_duplicate: bool = False
 
 
+LINE_TAGS = ("dim1", "dim2", "debitcredit", "value", "vatcode", "description")
+
+
 class Office:
     def __init__(self, code: str) -> None:
         self.code = code
@@ -136,7 +139,14 @@ class Office:
         if invoice_number:
             self.by_invoice.setdefault(invoice_number, []).append((journal, number))
         first = document.find("lines/line")
-        body = {
+        # The detail lines as booked (the total line is the relation's side), so a test
+        # can see a corrected account or VAT code land where Twinfield keeps it.
+        details = [
+            {tag: rules.text(line, tag) for tag in LINE_TAGS}
+            for line in document.iterfind("lines/line")
+            if line.get("type") == "detail"
+        ]
+        body: dict[str, Any] = {
             "journal": journal,
             "number": number,
             "invoicenumber": rules.text(header, "invoicenumber"),
@@ -144,8 +154,9 @@ class Office:
             "relation": _relation_of(document),
             "date": rules.text(header, "date"),
             "period": rules.text(header, "period"),
+            "lines": details,
         }
-        key = body["invoicenumber"] if kind != "memorial" else body["entry_number"]
+        key = str(body["invoicenumber"] if kind != "memorial" else body["entry_number"])
         return Booking(ENTITIES[kind], key, f"{self.code}/{journal}/{number}", body)
 
     # --- reading -------------------------------------------------------------------
