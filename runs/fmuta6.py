@@ -22,6 +22,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 from runs.intake.problems import IntakeError, check_count, problem
 
 # The 1-based positions of the columns the link reads (the manual's "Nr."), by their names there.
@@ -51,7 +54,16 @@ COLUMNS = {
 # Fewer cells than this cannot be the layout (entries need at least the amount).
 _FEWEST_CELLS = COLUMNS["amt-curr"]
 _KIND_OF_JOURNAL = {"V": "sales_invoice", "I": "purchase_invoice", "M": "journal_entry"}
-_PAYMENT_JOURNALS = {"K": "cash", "B": "bank", "G": "giro"}
+# Marked for the catalogue here, translated where a sentence names them.
+_PAYMENT_JOURNALS = {
+    "K": gettext_noop("cash"),
+    "B": gettext_noop("bank"),
+    "G": gettext_noop("giro"),
+}
+_RELATION_MISSING = {
+    "sales_invoice": gettext_noop("A sales invoice needs its debtor number."),
+    "purchase_invoice": gettext_noop("A purchase invoice needs its creditor number."),
+}
 _DECIMAL_COMMA = re.compile(r"-?(\d{1,3}(\.\d{3})+|\d+),\d{1,2}")
 _DECIMAL_POINT = re.compile(r"-?\d+(\.\d{1,2})?")
 _DATE = re.compile(r"(\d{2})[-/.]?(\d{2})[-/.]?(\d{2}|\d{4})")
@@ -107,7 +119,8 @@ class _Reader:
             self.fail(
                 row,
                 column,
-                f"{text!r} is not an amount; write it as 1.250,00 or 1250,00 (or 1250.00).",
+                _("%(value)s is not an amount; write it as 1.250,00 or 1250,00 (or 1250.00).")
+                % {"value": repr(text)},
             )
             return None
         return str(Decimal(text))
@@ -123,7 +136,11 @@ class _Reader:
             day, month, year = (int(part) for part in match.groups())
             return date(year + 2000 if year < 100 else year, month, day).isoformat()
         except ValueError:
-            self.fail(row, column, f"{text!r} is not a date in the form DDMMYYYY.")
+            self.fail(
+                row,
+                column,
+                _("%(value)s is not a date in the form DDMMYYYY.") % {"value": repr(text)},
+            )
             return None
 
     def read_row(self, row: int, cells: list[str]) -> None:
@@ -131,7 +148,8 @@ class _Reader:
             self.fail(
                 row,
                 None,
-                f"The row has {len(cells)} fields; fmuta6 rows have at least {_FEWEST_CELLS}.",
+                _("The row has %(count)d fields; fmuta6 rows have at least %(fewest)d.")
+                % {"count": len(cells), "fewest": _FEWEST_CELLS},
             )
             return
         journal_type = self.cell(cells, "journal-type").upper()
@@ -139,30 +157,40 @@ class _Reader:
             self.fail(
                 row,
                 "journal-type",
-                f"A {_PAYMENT_JOURNALS[journal_type]} entry (journal type {journal_type}) is a "
-                "payment; the link carries sales (V), purchase (I) and memorial (M) entries only. "
-                "Leave it out of the export.",
+                _(
+                    "A %(journal)s entry (journal type %(type)s) is a payment; the link carries "
+                    "sales (V), purchase (I) and memorial (M) entries only. Leave it out of the "
+                    "export."
+                )
+                % {"journal": _(_PAYMENT_JOURNALS[journal_type]), "type": journal_type},
             )
             return
         if journal_type not in _KIND_OF_JOURNAL:
             self.fail(
-                row, "journal-type", f"{journal_type!r} is not a journal type (I, V, K, B, G or M)."
+                row,
+                "journal-type",
+                _("%(value)s is not a journal type (I, V, K, B, G or M).")
+                % {"value": repr(journal_type)},
             )
             return
         if self.cell(cells, "rev-entry").upper() in ("J", "Y"):
             self.fail(
                 row,
                 "rev-entry",
-                "Reversal entries are not carried; send the entry with negative amounts instead.",
+                _(
+                    "Reversal entries are not carried; send the entry with negative amounts instead."
+                ),
             )
             return
         line_number = self.cell(cells, "line-nr")
         if not line_number.isdigit():
-            self.fail(row, "line-nr", f"{line_number!r} is not a line number.")
+            self.fail(
+                row, "line-nr", _("%(value)s is not a line number.") % {"value": repr(line_number)}
+            )
             return
         entry_number = self.cell(cells, "entry-nr")
         if not entry_number:
-            self.fail(row, "entry-nr", "The entry number is missing.")
+            self.fail(row, "entry-nr", _("The entry number is missing."))
             return
         if int(line_number) == 0:
             self.entries.append(
@@ -177,8 +205,11 @@ class _Reader:
             self.fail(
                 row,
                 "entry-nr",
-                f"Line {line_number} of entry {entry_number} does not follow a header row "
-                "(line number 0) of that entry.",
+                _(
+                    "Line %(line)s of entry %(entry)s does not follow a header row (line number 0) "
+                    "of that entry."
+                )
+                % {"line": line_number, "entry": entry_number},
             )
             return
         current.lines.append(self.line(row, cells, journal_type))
@@ -197,7 +228,7 @@ class _Reader:
             return record
         relation = "debtor" if kind == "sales_invoice" else "creditor"
         if not self.cell(cells, relation):
-            self.fail(row, relation, f"A {kind.replace('_', ' ')} needs its {relation} number.")
+            self.fail(row, relation, _(_RELATION_MISSING[kind]))
         due_on = self.day(row, cells, "due-date-invoice")
         record.update(
             # In Exact's layout an invoice is booked under its entry number.
@@ -219,7 +250,7 @@ class _Reader:
             "cost_centre": self.cell(cells, "cost-center"),
         }
         if not self.cell(cells, "amt-curr"):
-            self.fail(row, "amt-curr", "The amount is missing.")
+            self.fail(row, "amt-curr", _("The amount is missing."))
         amount = self.amount(row, cells, "amt-curr")
         if journal_type != "M":
             line.update(amount=amount, vat_amount=self.amount(row, cells, "vat-amt-curr"))
@@ -259,20 +290,23 @@ def records_from_fmuta6(content: bytes) -> list[tuple[int, dict[str, Any]]]:
             if any(cell.strip() for cell in cells):
                 reader.read_row(row, cells)
     except csv.Error as exc:
-        reader.fail(row + 1, None, f"Not valid CSV: {exc}.")
+        reader.fail(row + 1, None, _("Not valid CSV: %(reason)s.") % {"reason": exc})
     for entry in reader.entries:
         if not entry.lines:
             reader.fail(
-                entry.row, "line-nr", f"Entry {entry.entry_number} has no sub rows (line 1 and on)."
+                entry.row,
+                "line-nr",
+                _("Entry %(entry)s has no sub rows (line 1 and on).")
+                % {"entry": entry.entry_number},
             )
     if reader.problems:
         raise IntakeError(
             400,
-            "The fmuta6.csv file has rows the link cannot read; nothing was stored.",
+            _("The fmuta6.csv file has rows the link cannot read; nothing was stored."),
             reader.problems,
         )
     if not reader.entries:
-        raise IntakeError(400, "The file is empty.")
+        raise IntakeError(400, _("The file is empty."))
     check_count(len(reader.entries))
     return [(entry.row, _record(entry)) for entry in reader.entries]
 

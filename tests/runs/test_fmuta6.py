@@ -125,6 +125,33 @@ def test_cash_and_bank_rows_are_refused_with_their_own_message(client, integrati
 
 
 @pytest.mark.django_db
+def test_a_dutch_consultant_reads_the_files_problems_in_dutch(client, integration, consultant):
+    bank = (
+        "1;0;B;20;3;2025;25200001;Bankafschrift;20032025;1100;10000;;25000101;2.479,10" + ";" * 19
+    )
+    text = spoil(EXAMPLE + bank + "\r\n", 4, 9, "31022025")  # no 31 February
+    client.force_login(consultant)
+
+    page = client.post(
+        reverse(
+            "integration_upload",
+            kwargs={"company_slug": integration.company.slug, "integration_id": integration.pk},
+        ),
+        {"file": SimpleUploadedFile("fmuta6.csv", text.encode(), content_type="text/csv")},
+        HTTP_ACCEPT_LANGUAGE="nl",
+    ).content.decode()
+
+    page = " ".join(page.split())
+    assert (
+        "Het bestand fmuta6.csv heeft regels die de koppeling niet kan lezen; "
+        "er is niets opgeslagen." in page
+    )
+    assert "&#x27;31022025&#x27; is geen datum in de vorm DDMMJJJJ." in page
+    assert "Een bankboeking (dagboektype B) is een betaling" in page
+    assert not Run.objects.exists()
+
+
+@pytest.mark.django_db
 def test_the_consultants_upload_screen_takes_fmuta6_too(client, integration, consultant):
     client.force_login(consultant)
     answer = client.post(
