@@ -104,7 +104,7 @@ def _size_text(sizes: dict[str, int]) -> str:
 def _bulk_load(tables: tuple[str, ...]) -> Iterator[None]:
     """Load ``tables`` without their secondary indexes and constraints, then restore them.
 
-    Maintaining seven indexes row by row and queueing one deferred foreign-key check per
+    Maintaining fourteen indexes row by row and queueing one deferred foreign-key check per
     row and constraint made loading ~4 minutes per 500,000 lines; building each index once
     and validating each key with one join afterwards is many times faster. The definitions
     are read from the catalogue (what the migrations made), recreated verbatim and compared
