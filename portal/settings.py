@@ -245,7 +245,7 @@ CELERY_BEAT_SCHEDULE = {
 # Retention: the offered data, attempts and exchanges of lines booked longer ago than
 # this are removed (runs, counters and each booking's fact stay; failures never go).
 RETENTION_DAYS = env_int("RETENTION_DAYS", 180, minimum=1)
-# Lines (by primary-key range) per short transaction of a pruning pass.
+# Booked lines pruned per short transaction (one statement) of a pruning pass.
 RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 2000, minimum=1)
 
 # --- accounting packages ----------------------------------------------------------------

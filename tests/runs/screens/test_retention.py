@@ -122,6 +122,17 @@ def test_small_batches_prune_the_same_lines_into_one_count(old_run):
     }
 
 
+def test_each_integration_counts_only_its_own_lines_pruned_in_the_same_batch(
+    old_run, integration, other_integration
+):
+    other_run = make_run(other_integration, number=1, total=3, succeeded=3)
+    for position in (1, 2, 3):
+        _line(other_run, position, LineStatus.SUCCEEDED, LONG_AGO)
+    assert lines_prune() == 5
+    counts = dict(Pruning.objects.values_list("integration_id", "lines"))
+    assert counts == {integration.pk: 2, other_integration.pk: 3}
+
+
 def test_the_beat_task_prunes(old_run, settings):
     assert settings.CELERY_BEAT_SCHEDULE["prune-line-details"]["task"] == "runs.tasks.prune"
     prune.apply().get()
