@@ -21,6 +21,7 @@ from runs.selectors import run_lines_page, run_marked_count, run_open_failed_cou
 from runs.services.corrections import lines_reoffer, lines_resolve
 from runs.views.bulk import bulk_action, retry
 from runs.views.requests import HtmxHttpRequest
+from runs.views.rows import cached_rows
 
 LINES_PER_PAGE = 50
 SEARCH_MAX_LENGTH = 100
@@ -65,6 +66,8 @@ def _lines_context(request: HtmxHttpRequest, membership: Membership, run: Run) -
     )
     base = reverse("run_detail", kwargs={"company_slug": membership.company.slug, "run_id": run.pk})
     query = {"failed": "1" if only_failed else "0", **({"q": search} if search else {})}
+    can_edit = membership.allows(Role.EDITOR)
+    any_open = any(line.is_open_failure for line in page.lines)
     return {
         "run": run,
         "only_failed": only_failed,
@@ -75,8 +78,14 @@ def _lines_context(request: HtmxHttpRequest, membership: Membership, run: Run) -
         "next_page_url": (
             f"{base}?{urlencode({**query, 'after': page.next_after})}" if page.next_after else None
         ),
-        "can_edit": membership.allows(Role.EDITOR),
-        "any_open": any(line.is_open_failure for line in page.lines),
+        "can_edit": can_edit,
+        "any_open": any_open,
+        "rows": cached_rows(
+            "runs/_line_row.html",
+            page.lines,
+            name="line",
+            context={"company_slug": membership.company.slug, "selectable": can_edit and any_open},
+        ),
     }
 
 
