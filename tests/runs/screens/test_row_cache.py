@@ -73,9 +73,7 @@ def test_an_active_runs_row_is_rendered_afresh_on_every_request(client, integrat
     assert _row_renders(client.get(_history(integration)), RUN_ROW) == 1
 
 
-def test_a_dutch_reader_sees_a_dutch_row_after_an_english_one_was_kept(
-    client, integration, viewer
-):
+def test_a_dutch_reader_sees_a_dutch_row_after_an_english_one_was_kept(client, integration, viewer):
     make_runs(integration, 1, succeeded=8, failed=2)
     client.force_login(viewer)
     assert "Finished with errors" in client.get(_history(integration)).text
@@ -93,9 +91,7 @@ def test_a_line_marked_for_reoffer_says_so_on_run_details_at_once(client, failed
     assert "Ready to re-offer" in client.get(_run_detail(failed_run)).text
 
 
-def test_a_resolved_line_is_no_longer_selectable_after_its_row_was_kept(
-    client, failed_run, editor
-):
+def test_a_resolved_line_is_no_longer_selectable_after_its_row_was_kept(client, failed_run, editor):
     client.force_login(editor)
     line = failed_run.lines.get(position=1)
     assert f'value="{line.pk}"' in client.get(_run_detail(failed_run)).text
