@@ -17,7 +17,7 @@ from portal.models import Membership, Role
 from portal.tenancy import company_view
 from runs.groups import failure_groups
 from runs.models import Run, RunLine, RunStatus
-from runs.selectors import run_lines_page, run_marked_count, run_open_failed_count
+from runs.selectors import run_lines_page, run_open_failed_counts
 from runs.services.corrections import lines_reoffer, lines_resolve
 from runs.views.bulk import bulk_action, retry
 from runs.views.requests import HtmxHttpRequest
@@ -90,7 +90,8 @@ def _lines_context(request: HtmxHttpRequest, membership: Membership, run: Run) -
 
 
 def _run_context(request: HtmxHttpRequest, membership: Membership, run: Run) -> dict[str, Any]:
-    open_failed_count = run_open_failed_count(run=run)
+    counts = run_open_failed_counts(run=run)
+    open_failed_count = counts.open
     return {
         "integration": run.integration,
         "groups": failure_groups(
@@ -100,7 +101,7 @@ def _run_context(request: HtmxHttpRequest, membership: Membership, run: Run) -> 
         if open_failed_count
         else None,
         "run": run,
-        "marked_count": run_marked_count(run=run),
+        "marked_count": counts.marked,
         "open_failed_count": open_failed_count,
         "history_url": _history_url(membership, run),
         "can_resume": (
