@@ -20,6 +20,7 @@ from django_htmx.http import HttpResponseStopPolling
 from portal.models import Membership, Role
 from portal.tenancy import company_view, get_integration
 from runs import selectors
+from runs.views.rows import cached_rows
 
 
 @require_GET
@@ -97,6 +98,14 @@ def run_history(request: HttpRequest, membership: Membership, integration_id: in
         "integration": integration,
         "form": form,
         "page": page,
+        # A finished run's row is rendered once and kept; an active one's moves by itself.
+        "rows": cached_rows(
+            "integrations/_run_row.html",
+            page.runs,
+            name="run",
+            context={"company_slug": membership.company.slug},
+            fresh=lambda run: run.is_active,
+        ),
         "newest_url": request.path + form.query(),
         "older_url": (
             request.path + form.query(before=page.older_before) if page.older_before else None

@@ -17,10 +17,11 @@ from portal.models import Membership, Role
 from portal.tenancy import company_view
 from runs.groups import failure_groups
 from runs.models import Run, RunLine, RunStatus
-from runs.selectors import run_lines_page, run_marked_count, run_open_failed_count
+from runs.selectors import run_lines_page, run_open_failed_counts
 from runs.services.corrections import lines_reoffer, lines_resolve
 from runs.views.bulk import bulk_action, retry
 from runs.views.requests import HtmxHttpRequest
+from runs.views.rows import cached_rows
 
 LINES_PER_PAGE = 50
 SEARCH_MAX_LENGTH = 100
@@ -65,6 +66,8 @@ def _lines_context(request: HtmxHttpRequest, membership: Membership, run: Run) -
     )
     base = reverse("run_detail", kwargs={"company_slug": membership.company.slug, "run_id": run.pk})
     query = {"failed": "1" if only_failed else "0", **({"q": search} if search else {})}
+    can_edit = membership.allows(Role.EDITOR)
+    any_open = any(line.is_open_failure for line in page.lines)
     return {
         "run": run,
         "only_failed": only_failed,
@@ -75,13 +78,20 @@ def _lines_context(request: HtmxHttpRequest, membership: Membership, run: Run) -
         "next_page_url": (
             f"{base}?{urlencode({**query, 'after': page.next_after})}" if page.next_after else None
         ),
-        "can_edit": membership.allows(Role.EDITOR),
-        "any_open": any(line.is_open_failure for line in page.lines),
+        "can_edit": can_edit,
+        "any_open": any_open,
+        "rows": cached_rows(
+            "runs/_line_row.html",
+            page.lines,
+            name="line",
+            context={"company_slug": membership.company.slug, "selectable": can_edit and any_open},
+        ),
     }
 
 
 def _run_context(request: HtmxHttpRequest, membership: Membership, run: Run) -> dict[str, Any]:
-    open_failed_count = run_open_failed_count(run=run)
+    counts = run_open_failed_counts(run=run)
+    open_failed_count = counts.open
     return {
         "integration": run.integration,
         "groups": failure_groups(
@@ -91,7 +101,7 @@ def _run_context(request: HtmxHttpRequest, membership: Membership, run: Run) -> 
         if open_failed_count
         else None,
         "run": run,
-        "marked_count": run_marked_count(run=run),
+        "marked_count": counts.marked,
         "open_failed_count": open_failed_count,
         "history_url": _history_url(membership, run),
         "can_resume": (

@@ -1,0 +1,96 @@
+"""Table rows rendered once and kept: a run's row on History, a line's on run details.
+
+A row's HTML is a function of what it is drawn from, so its cache key is a digest of
+exactly that: every loaded field of the row and of the rows it was selected with
+(``reoffered_in``), the annotations (``retry_of_number``), the shared context (the
+company in its links, what the reader may do with it), the language, the time zone, the
+row template's source and the portal's version. A row whose run or line changed in any
+way (status, counters, re-offer mark, correction, resolution) gets a new key, so a
+cached row can never be out of date; old keys simply expire. One ``get_many`` per page
+fetches the rows already made, and only the missing ones are rendered. Rows that move
+without a write (an active run's elapsed time) are rendered afresh every time.
+
+The view has checked membership and scoped the rows to the company before they reach
+here; the key includes the row's primary key and the company, so a row is only ever
+fetched for the very row the view already read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache as memoize
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Model
+from django.template.loader import get_template
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+
+# Keys change with the data, so nothing needs deleting; a day bounds what unused rows
+# occupy in Redis.
+ROW_SECONDS = 24 * 3600
+
+
+@memoize
+def _template_version(template_name: str) -> str:
+    """The row template's source and the portal's release: a deploy that changes the
+    row's markup, labels or formats starts from fresh keys."""
+    template = get_template(template_name)
+    try:
+        release = version("cloud-portal")
+    except PackageNotFoundError:  # pragma: no cover - run from a bare checkout
+        release = ""
+    source = template.template.source  # type: ignore[attr-defined]
+    return hashlib.blake2b(f"{release}\0{source}".encode(), digest_size=8).hexdigest()
+
+
+def _state(row: Model) -> list[Any]:
+    """Every value the row was loaded with, its annotations and its selected relations."""
+    values: list[Any] = [(k, v) for k, v in vars(row).items() if not k.startswith("_")]
+    for name, related in row._state.fields_cache.items():
+        if related is not None:
+            values.append((name, _state(related)))
+    return values
+
+
+def cached_rows(
+    template_name: str,
+    rows: Sequence[Model],
+    *,
+    name: str,
+    context: Mapping[str, Any],
+    fresh: Callable[[Any], bool] = lambda row: False,
+) -> list[SafeString]:
+    """Each of ``rows`` rendered through ``template_name`` (the row as ``name`` beside
+    ``context``), from the cache where it was rendered before with the same values."""
+    template = get_template(template_name)
+    shared = (
+        _template_version(template_name),
+        get_language(),
+        timezone.get_current_timezone_name(),
+        sorted((key, repr(value)) for key, value in context.items()),
+    )
+    keys: dict[int, str] = {}
+    for index, row in enumerate(rows):
+        if not fresh(row):
+            digest = hashlib.blake2b(repr((shared, _state(row))).encode(), digest_size=16)
+            keys[index] = f"row:{template_name}:{row.pk}:{digest.hexdigest()}"
+    found = cache.get_many(list(keys.values())) if keys else {}
+    made: dict[str, str] = {}
+    html: list[SafeString] = []
+    for index, row in enumerate(rows):
+        key = keys.get(index)
+        text = found.get(key) if key else None
+        if text is None:
+            text = template.render({**context, name: row})
+            if key:
+                made[key] = text
+        # Our own template's output, escaped as it was rendered.
+        html.append(mark_safe(text))  # noqa: S308
+    if made:
+        cache.set_many(made, ROW_SECONDS)
+    return html
