@@ -418,6 +418,7 @@ def test_a_line_still_in_flight_keeps_its_lease_while_others_are_written(integra
         label="Multivers Online",
         lease_ids=[slow, fresh],
         lease_seconds=4,
+        renew_after=1,
     )
 
     for line in RunLine.objects.filter(pk__in=[slow, fresh]):
