@@ -603,7 +603,6 @@ class _Export:
             label=self.connector.label,
             lease_ids=[job.line_id for job in in_flight.values()],
             lease_seconds=self.config.lease_seconds,
-            renew_after=self.config.heartbeat_seconds,
             resolve_earlier=self.resolve_earlier,
         )
         self.breaker.record(

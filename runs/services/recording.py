@@ -56,14 +56,12 @@ def results_record(
     label: str,
     lease_ids: list[int],
     lease_seconds: float,
-    renew_after: float = 0.0,
     resolve_earlier: bool = True,
 ) -> None:
     """Store a batch of outcomes, move the run's counters on and renew its heartbeat.
 
     ``lease_ids`` are the lines still claimed by this worker (buffered or in flight):
-    a lease granted more than ``renew_after`` seconds ago (at most half a lease) is
-    renewed in the same go, so a slow batch never looks abandoned.
+    their lease is renewed in the same go, so a slow batch never looks abandoned.
     ``resolve_earlier`` False: ``earlier_failures_open`` said there are none to resolve.
     """
     now = timezone.now()
@@ -105,18 +103,9 @@ def results_record(
             heartbeat_at=now,
         )
         if lease_ids:
-            # Only leases granted more than ``renew_after`` ago are renewed: a batch is
-            # written every fraction of a second, and renewing every line still
-            # claimed each time rewrote 100-200 rows (and every index of each) per
-            # batch, as many row versions as the outcomes themselves. The engine
-            # passes its heartbeat: batches come at least that often, so a lease is
-            # renewed while most of it is still left.
-            fresh_for = lease_seconds - min(renew_after, lease_seconds / 2)
-            RunLine.objects.filter(
-                id__in=lease_ids,
-                status=LineStatus.DELIVERING,
-                lease_until__lt=now + timedelta(seconds=fresh_for),
-            ).update(lease_until=now + timedelta(seconds=lease_seconds))
+            RunLine.objects.filter(id__in=lease_ids, status=LineStatus.DELIVERING).update(
+                lease_until=now + timedelta(seconds=lease_seconds)
+            )
         for kind, identifiers in (booked if resolve_earlier else {}).items():
             _resolve_earlier_failures(run, kind, identifiers, now)
 

@@ -393,35 +393,3 @@ def test_unreachable_shared_state_holds_lines_without_failing_them(
     run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert (run.status, run.succeeded, run.paused_reason) == (RunStatus.FINISHED, 3, "")
-
-
-def test_a_line_still_in_flight_keeps_its_lease_while_others_are_written(integration, db):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from runs.services.attempts import RetryPolicy
-    from runs.services.claims import lines_claim
-    from runs.services.recording import results_record
-
-    run = run_create(integration=integration, trigger=Trigger.INTAKE, lines=batch(2, 0))
-    jobs = lines_claim(run=run, kinds=("customer",), limit=2, lease_seconds=4)
-    slow, fresh = (job.line_id for job in jobs)
-    # The slow line's call has taken most of its lease; the other was just claimed.
-    almost_over = timezone.now() + timedelta(seconds=0.5)
-    RunLine.objects.filter(pk=slow).update(lease_until=almost_over)
-
-    results_record(
-        run=run,
-        results=[],
-        policy=RetryPolicy.from_settings(),
-        label="Multivers Online",
-        lease_ids=[slow, fresh],
-        lease_seconds=4,
-        renew_after=1,
-    )
-
-    for line in RunLine.objects.filter(pk__in=[slow, fresh]):
-        assert line.status == LineStatus.DELIVERING
-        # Neither can be taken for abandoned (and looked up as in doubt) for a while yet.
-        assert line.lease_until > timezone.now() + timedelta(seconds=2)
