@@ -70,7 +70,9 @@ def run_lines_page(
     """
     lines = RunLine.objects.filter(run=run)
     if only_failed:
-        lines = lines.filter(status=LineStatus.FAILED)
+        # A line in doubt needs a person as much as a failed one does (booked or not?);
+        # hiding it behind the filter that is ticked for them would lose it.
+        lines = lines.filter(status__in=(LineStatus.FAILED, LineStatus.IN_DOUBT))
     if search:
         lines = lines.filter(identifier__icontains=search)
     if after_position is not None:

@@ -44,10 +44,11 @@ def _history_url(membership: Membership, run: Run) -> str:
 
 
 def _only_failed(request: HtmxHttpRequest, run: Run) -> bool:
-    """The filter form sends failed=0 and, when ticked, failed=1; without it, on iff failures."""
+    """The filter form sends failed=0 and, when ticked, failed=1; without it, on iff lines
+    failed or are in doubt (the lines a person has to look at)."""
     values = request.GET.getlist("failed")
     if not values:
-        return run.failed > 0
+        return run.failed > 0 or run.in_doubt > 0
     return "1" in values
 
 

@@ -56,6 +56,31 @@ def test_show_only_failed_is_not_ticked_for_a_run_without_failures(viewer, clean
     assert len(response.context["page"].lines) == 2
 
 
+def test_show_only_failed_keeps_the_lines_in_doubt_with_the_failed_ones(viewer, failed_run):
+    doubtful = failed_run.lines.get(status=LineStatus.SUCCEEDED)
+    RunLine.objects.filter(pk=doubtful.pk).update(status=LineStatus.IN_DOUBT)
+    Run.objects.filter(pk=failed_run.pk).update(succeeded=0, in_doubt=1)
+
+    response = client_for(viewer).get(run_url(failed_run))
+
+    statuses = sorted(line.status for line in response.context["page"].lines)
+    assert statuses == ["failed", "failed", "in_doubt"]
+    line_url = reverse("line_detail", kwargs={"company_slug": "de-vries", "line_id": doubtful.pk})
+    assert line_url in response.content.decode()
+
+
+def test_a_run_whose_only_trouble_is_a_line_in_doubt_opens_on_that_line(viewer, clean_run):
+    doubtful = clean_run.lines.order_by("position").last()
+    RunLine.objects.filter(pk=doubtful.pk).update(status=LineStatus.IN_DOUBT)
+    Run.objects.filter(pk=clean_run.pk).update(succeeded=1, in_doubt=1)
+
+    response = client_for(viewer).get(run_url(clean_run))
+
+    assert response.context["only_failed"] is True
+    assert [line.pk for line in response.context["page"].lines] == [doubtful.pk]
+    assert 'name="failed" value="1" checked' in response.content.decode()
+
+
 def test_unticking_show_only_failed_shows_every_line(viewer, failed_run):
     response = client_for(viewer).get(run_url(failed_run), {"failed": "0"})
     assert response.context["only_failed"] is False
