@@ -18,6 +18,12 @@ from tests.runs.test_package_limits import EXACT_SETTINGS
 EXAMPLE = (Path(__file__).resolve().parents[2] / "docs/examples/fmuta6.csv").read_text()
 # The example carries Exact's journal numbers; a Multivers company knows them by letter.
 MULTIVERS_JOURNALS = {";70;": ";V;", ";60;": ";I;", ";90;": ";M;"}
+# A bank statement's entry: a payment, which the link does not carry.
+BANK_ROW = (
+    "1;0;B;20;3;2025;25200001;Bankafschrift;20032025;1100;10000;;25000101;2.479,10"
+    + ";" * 19
+    + "\r\n"
+)
 
 
 def for_multivers(text: str) -> str:
@@ -32,6 +38,18 @@ def upload(client, integration, text: str, name: str = "fmuta6.csv"):
         "/api/v1/uploads",
         {"file": SimpleUploadedFile(name, text.encode("utf-8"), content_type="text/csv")},
         headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+def upload_by_hand(client, integration, text: str, **headers):
+    """The consultant's upload screen (the client is logged in)."""
+    return client.post(
+        reverse(
+            "integration_upload",
+            kwargs={"company_slug": integration.company.slug, "integration_id": integration.pk},
+        ),
+        {"file": SimpleUploadedFile("fmuta6.csv", text.encode(), content_type="text/csv")},
+        **headers,
     )
 
 
@@ -112,10 +130,7 @@ def test_a_record_the_schema_refuses_names_the_entrys_row_and_field(client, inte
 
 @pytest.mark.django_db
 def test_cash_and_bank_rows_are_refused_with_their_own_message(client, integration):
-    bank = (
-        "1;0;B;20;3;2025;25200001;Bankafschrift;20032025;1100;10000;;25000101;2.479,10" + ";" * 19
-    )
-    answer = upload(client, integration, EXAMPLE + bank + "\r\n")
+    answer = upload(client, integration, EXAMPLE + BANK_ROW)
 
     assert answer.status_code == 400
     [error] = answer.json()["errors"]
@@ -126,20 +141,10 @@ def test_cash_and_bank_rows_are_refused_with_their_own_message(client, integrati
 
 @pytest.mark.django_db
 def test_a_dutch_consultant_reads_the_files_problems_in_dutch(client, integration, consultant):
-    bank = (
-        "1;0;B;20;3;2025;25200001;Bankafschrift;20032025;1100;10000;;25000101;2.479,10" + ";" * 19
-    )
-    text = spoil(EXAMPLE + bank + "\r\n", 4, 9, "31022025")  # no 31 February
+    text = spoil(EXAMPLE + BANK_ROW, 4, 9, "31022025")  # no 31 February
     client.force_login(consultant)
 
-    page = client.post(
-        reverse(
-            "integration_upload",
-            kwargs={"company_slug": integration.company.slug, "integration_id": integration.pk},
-        ),
-        {"file": SimpleUploadedFile("fmuta6.csv", text.encode(), content_type="text/csv")},
-        HTTP_ACCEPT_LANGUAGE="nl",
-    ).content.decode()
+    page = upload_by_hand(client, integration, text, HTTP_ACCEPT_LANGUAGE="nl").content.decode()
 
     page = " ".join(page.split())
     assert (
@@ -154,13 +159,7 @@ def test_a_dutch_consultant_reads_the_files_problems_in_dutch(client, integratio
 @pytest.mark.django_db
 def test_the_consultants_upload_screen_takes_fmuta6_too(client, integration, consultant):
     client.force_login(consultant)
-    answer = client.post(
-        reverse(
-            "integration_upload",
-            kwargs={"company_slug": integration.company.slug, "integration_id": integration.pk},
-        ),
-        {"file": SimpleUploadedFile("fmuta6.csv", EXAMPLE.encode(), content_type="text/csv")},
-    )
+    answer = upload_by_hand(client, integration, EXAMPLE)
 
     assert answer.status_code == 302
     assert Run.objects.get(integration=integration).total == 4
