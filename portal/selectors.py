@@ -32,6 +32,7 @@ from django.utils import timezone
 from integrations.models import Integration
 from portal.models import Membership
 from runs.models import LineStatus, Run, RunLine, RunStatus
+from runs.selectors import lines_in_doubt
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -117,6 +118,7 @@ class OverviewRow:
         return bool(
             self.connection != "ok"
             or integration.open_failures
+            or integration.in_doubt
             or integration.stuck_runs
             or integration.paused_runs
         )
@@ -161,6 +163,7 @@ def _annotated(user: AbstractBaseUser, now: dt.datetime) -> QuerySet[Integration
         .defer("credentials", "settings")
         .annotate(
             open_failures=_count(_open(here)),
+            in_doubt=lines_in_doubt(integration=here),
             assigned_to_me=_count(_open(here).filter(assigned_to_id=user.pk)),
             oldest_failure=Subquery(
                 _open(here).values("integration").annotate(m=Min("finished_at")).values("m"),
@@ -203,6 +206,7 @@ def _filtered(integrations: QuerySet[Integration], wanted: OverviewFilter) -> Qu
             Q(connection_error__gt="")
             | Q(connected_at__isnull=True)
             | Q(open_failures__gt=0)
+            | Q(in_doubt__gt=0)
             | Q(stuck_runs__gt=0)
             | Q(paused_runs__gt=0)
         )

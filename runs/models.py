@@ -160,6 +160,11 @@ class Run(models.Model):
             models.Index(fields=["integration", "-queued_at"], name="run_history_queued"),
             # The sweeper: runs that should be moving.
             models.Index(fields=["status", "heartbeat_at"], name="run_sweep"),
+            # Lines in doubt per integration (Overview, Integrations): the few runs that
+            # have any, without reading every run of the integration.
+            models.Index(
+                fields=["integration"], condition=models.Q(in_doubt__gt=0), name="run_in_doubt"
+            ),
         ]
 
     def __str__(self) -> str:

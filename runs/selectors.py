@@ -19,6 +19,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     Window,
 )
@@ -312,6 +313,8 @@ class HistoryFilter:
 class IntegrationSummary:
     integration: Integration
     open_failures: int
+    # Lines that may or may not be booked: a person decides each (docs/delivery.md).
+    in_doubt: int
     # Oldest first, as the chart draws them; the last one is the latest run.
     recent_runs: list[Run] = field(default_factory=list)
 
@@ -332,6 +335,19 @@ class HistoryPage:
         return any(run.is_active for run in self.runs)
 
 
+def lines_in_doubt(*, integration: OuterRef) -> Coalesce:
+    """The integration's lines in doubt, as a subquery: the sum of its runs' counters,
+    read from the few runs that have any (the ``run_in_doubt`` partial index)."""
+    counted = (
+        Run.objects.filter(integration=integration, in_doubt__gt=0)
+        .order_by()
+        .values("integration")
+        .annotate(n=Sum("in_doubt"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
 def integration_summaries(*, company: Company) -> list[IntegrationSummary]:
     """The company's integrations with their open failures and latest runs: two queries."""
     open_count = (
@@ -344,12 +360,15 @@ def integration_summaries(*, company: Company) -> list[IntegrationSummary]:
     integrations = list(
         Integration.objects.filter(company=company)
         .annotate(
-            open_failures=Coalesce(Subquery(open_count, output_field=IntegerField()), Value(0))
+            open_failures=Coalesce(Subquery(open_count, output_field=IntegerField()), Value(0)),
+            in_doubt=lines_in_doubt(integration=OuterRef("pk")),
         )
         .order_by("name", "pk")
     )
     summaries = {
-        integration.pk: IntegrationSummary(integration, integration.open_failures)
+        integration.pk: IntegrationSummary(
+            integration, integration.open_failures, integration.in_doubt
+        )
         for integration in integrations
     }
     if not summaries:
@@ -385,7 +404,8 @@ def run_history(
     """
     runs = Run.objects.filter(integration=integration)
     if status == HistoryFilter.ERRORS:
-        runs = runs.filter(Q(failed__gt=0) | Q(status=RunStatus.FAILED))
+        # Lines in doubt wait for a person as failed ones do.
+        runs = runs.filter(Q(failed__gt=0) | Q(in_doubt__gt=0) | Q(status=RunStatus.FAILED))
     elif status == HistoryFilter.RUNNING:
         runs = runs.filter(status__in=ACTIVE_STATUSES)
     if date_from is not None:

@@ -100,6 +100,20 @@ def test_it_asks_a_fixed_number_of_queries_however_many_integrations_and_runs(
     assert len(response.context["summaries"]) == 5
 
 
+def test_lines_in_doubt_show_beside_the_open_failed_lines(client, company, integration, viewer):
+    make_runs(integration, 1, succeeded=9, in_doubt=1)
+    make_runs(integration, 1)
+    make_runs(integration, 1, succeeded=8, in_doubt=2)
+    client.force_login(viewer)
+
+    response = client.get(_url(company), HTTP_ACCEPT_LANGUAGE="nl")
+
+    assert response.context["summaries"][0].in_doubt == 3
+    history = reverse("run_history", args=[company.slug, integration.pk])
+    text = " ".join(response.text.split())
+    assert f'href="{history}?status=errors">3 regels onzeker</a>' in text
+
+
 def test_it_speaks_dutch_when_asked(client, company, integration, viewer):
     client.force_login(viewer)
     response = client.get(_url(company), HTTP_ACCEPT_LANGUAGE="nl")

@@ -130,6 +130,32 @@ def test_needs_attention_keeps_refused_logins_and_open_failures(consultant):
     assert states == {failing.pk: "ok", refused.pk: "refused"}
 
 
+def test_lines_in_doubt_alone_need_attention_and_are_shown(client, consultant):
+    _quiet, doubtful = _companies(consultant, 2)
+    Run.objects.create(
+        integration=doubtful,
+        number=1,
+        trigger=Trigger.INTAKE,
+        status=RunStatus.FINISHED,
+        total=3,
+        succeeded=1,
+        in_doubt=2,
+    )
+    Integration.objects.filter(pk=doubtful.pk).update(last_run_number=1)
+
+    page = overview_page(user=consultant, wanted=OverviewFilter(attention=True))
+    assert [row.integration.pk for row in page.rows] == [doubtful.pk]
+    assert page.rows[0].needs_attention
+
+    client.force_login(consultant)
+    html = client.get(OVERVIEW).content.decode()
+    row = html[html.index(f'id="integration-{doubtful.pk}"') :]
+    row = " ".join(row[: row.index("</tr>")].split())
+    history = reverse("run_history", args=[doubtful.company.slug, doubtful.pk])
+    assert f'href="{history}?status=errors">2 in doubt</a>' in row
+    assert "Needs attention" in row
+
+
 def test_stuck_and_paused_runs_are_counted_with_the_pause_reason(consultant):
     (integration,) = _companies(consultant, 1)
     long_ago = timezone.now() - dt.timedelta(hours=2)
