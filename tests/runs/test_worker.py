@@ -189,15 +189,19 @@ def test_drops_5xx_and_429s_on_2000_lines_post_no_record_twice(
     run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=lines(1000, 1000))
 
     run = wait_for(run, lambda r: r.status == RunStatus.FINISHED, timeout=220, worker=worker)
-    # No line the package booked is shown failed. A line whose look-ups kept failing
-    # (20 % 5xx on every GET) until its tries ran out is "in doubt", never failed.
-    assert run.failed == 0, list(run.lines.filter(status=LineStatus.FAILED).values("message"))
-    assert run.succeeded + run.in_doubt == 2000
+    assert run.succeeded + run.in_doubt + run.failed == 2000
     posts = posts_per_key(multivers)
     assert max(posts.values()) == 1, [key for key, n in posts.items() if n > 1][:10]
     booked = {key for _, key in posts}
-    unbooked = run.lines.exclude(identifier__in=booked)
-    assert not unbooked.exists(), list(unbooked.values("identifier", "status", "message"))
+    # No line the package booked is shown failed: a line whose look-ups kept failing
+    # (20 % 5xx on every GET) until its tries ran out is "in doubt", never failed. A line
+    # may fail only as never booked: each of its tries met a 5xx (an invoice's two calls
+    # make that about 1 in 3,600 invoices here), and it says so, to be re-offered.
+    unbooked = set(run.lines.exclude(identifier__in=booked).values_list("pk", flat=True))
+    failed = run.lines.filter(status=LineStatus.FAILED)
+    assert set(failed.values_list("pk", flat=True)) == unbooked
+    for message in failed.values_list("message", flat=True):
+        assert "was unavailable" in message and "the data was not refused" in message
     assert run.lines.filter(message__startswith="Found in").exists()
 
 
