@@ -263,8 +263,10 @@ def main() -> None:
         server = Server()
         try:
             seconds = options.load_seconds
+            floor = f"/bench/{slug}/tenancy/{integration.pk}/"
             bare = [load(server, "/bench/bare/", cookie, seconds)]
             rates = {name: load(server, url, cookie, seconds) for name, url in pages.items()}
+            rates["tenancy_floor"] = load(server, floor, cookie, seconds)
             bare.append(load(server, "/bench/bare/", cookie, seconds))
         finally:
             server.stop()
