@@ -4,7 +4,8 @@ A group is (kind, reason): the lines of one kind whose message has the same reas
 (``runs.reasons.reason_of``, the one normalisation the failure mails use too). The
 database groups by the stored message, bounded to ``MAX_MESSAGES`` distinct ones;
 messages that differ only in their values are folded here. Two queries per screen,
-however many lines.
+however many lines; the same pass counts the lines and those marked for re-offer, so
+run details needs no count of its own.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 
 from runs.models import Kind, RunLine
 from runs.reasons import known_messages_of, reason_of
@@ -57,6 +58,10 @@ class FailureGroups:
     groups: list[FailureGroup]
     # More distinct messages than MAX_MESSAGES: the rarest ones are not grouped.
     capped: bool
+    # All the open failures given, grouped or not (capped), and how many of them are
+    # marked for re-offer: what Retry would take.
+    lines: int = 0
+    marked: int = 0
 
 
 def group_key(kind: str, reason: str) -> str:
@@ -86,10 +91,15 @@ def failure_groups(
     rows = list(
         lines.order_by()
         .values("kind", "message")
-        .annotate(n=Count("pk"), example=Min("pk"))
+        .annotate(n=Count("pk"), marked=Count("pk", filter=Q(reoffer=True)), example=Min("pk"))
         .order_by("-n", "kind", "message")[: MAX_MESSAGES + 1]
     )
     capped = len(rows) > MAX_MESSAGES
+    if capped:
+        # The rows read are not all there are: count the rest in a pass of their own.
+        totals = lines.aggregate(n=Count("pk"), marked=Count("pk", filter=Q(reoffer=True)))
+    else:
+        totals = {"n": sum(row["n"] for row in rows), "marked": sum(r["marked"] for r in rows)}
     rows = rows[:MAX_MESSAGES]
     examples: dict[int, dict[str, Any]] = {
         row["pk"]: dict(row)
@@ -114,7 +124,7 @@ def failure_groups(
         if len(group.examples) < EXAMPLES and example:
             group.examples.append(example["identifier"])
     ordered = sorted(groups.values(), key=lambda group: (-group.count, group.kind, group.reason))
-    return FailureGroups(groups=ordered, capped=capped)
+    return FailureGroups(groups=ordered, capped=capped, lines=totals["n"], marked=totals["marked"])
 
 
 def failure_group(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import (
@@ -61,6 +62,20 @@ class LineHistory:
     edits: QuerySet[LineEdit]
 
 
+LINE_ROW_FIELDS = (
+    "id",
+    "run_id",
+    "position",
+    "identifier",
+    "kind",
+    "status",
+    "message",
+    "reoffer",
+    "reoffered_in_id",
+    "resolved_at",
+)
+
+
 def run_lines_page(
     *, run: Run, only_failed: bool, search: str, after_position: int | None, limit: int
 ) -> LinesPage:
@@ -79,8 +94,10 @@ def run_lines_page(
     if after_position is not None:
         lines = lines.filter(position__gt=after_position)
     rows = list(
+        # What a row of run details shows (runs/_line_row.html), and no more: the row's
+        # cache key is every value loaded (runs/views/rows.py).
         lines.select_related("reoffered_in")
-        .defer("payload", "correction", "field_errors")
+        .only(*LINE_ROW_FIELDS, "reoffered_in__number")
         .order_by("position")[: limit + 1]
     )
     if len(rows) > limit:
@@ -105,25 +122,6 @@ def line_history(*, line: RunLine) -> LineHistory:
         attempts=line.delivery_attempts.order_by("number"),
         edits=line.edits.select_related("user").order_by("-at", "-id"),
     )
-
-
-@dataclass(frozen=True)
-class OpenFailedCounts:
-    # Failed lines neither re-offered nor resolved: what still needs attention.
-    open: int
-    # Of those, the ones marked for re-offer: what Retry would take.
-    marked: int
-
-
-def run_open_failed_counts(*, run: Run) -> OpenFailedCounts:
-    """The run's open failed lines and how many are marked for re-offer: one pass over
-    them, not two (a run of 10,000 lines may have thousands)."""
-    counts = (
-        RunLine.objects.open_failures()
-        .filter(run=run)
-        .aggregate(open=Count("pk"), marked=Count("pk", filter=Q(reoffer=True)))
-    )
-    return OpenFailedCounts(open=counts["open"], marked=counts["marked"])
 
 
 # --- records across runs and open failures (integration-wide screens) ----------------------
@@ -323,16 +321,62 @@ class IntegrationSummary:
         return self.recent_runs[-1] if self.recent_runs else None
 
 
+# What a History row shows (integrations/_run_row.html and the filters it calls), and
+# nothing else: a row is read as a plain tuple of these and "retry_of_number", and that
+# tuple is its cache key (runs/views/rows.py), so a field the row does not show (the
+# heartbeat an active run writes every few seconds) must not be among them.
+HISTORY_FIELDS = (
+    "id",
+    "number",
+    "kind",
+    "trigger",
+    "status",
+    "total",
+    "succeeded",
+    "failed",
+    "skipped",
+    "in_doubt",
+    "items_read",
+    "items_changed",
+    "items_closed",
+    "queued_at",
+    "started_at",
+    "finished_at",
+    "error",
+    "paused_reason",
+)
+_HISTORY_STATUS = HISTORY_FIELDS.index("status")
+_HISTORY_NUMBER = HISTORY_FIELDS.index("number")
+
+
+def history_row_active(row: Sequence[Any]) -> bool:
+    """Whether a History row's run is queued or running (its elapsed time moves)."""
+    return row[_HISTORY_STATUS] in ACTIVE_STATUSES
+
+
+def history_run(row: Sequence[Any]) -> Run:
+    """The Run a History row was read from, with the fields the row shows."""
+    run = Run.from_db(Run.objects.db, HISTORY_FIELDS, row[:-1])
+    run.retry_of_number = row[-1]  # type: ignore[attr-defined]
+    return run
+
+
 @dataclass(frozen=True)
 class HistoryPage:
-    runs: Sequence[Run]
+    # Newest first: HISTORY_FIELDS and then the number of the run retried, per run.
+    # Tuples, not models: a row already rendered needs no model built (runs/views/rows.py).
+    rows: Sequence[tuple[Any, ...]]
     # Pass as ``before`` to get the next (older) page; None on the last page.
     older_before: int | None
     is_newest: bool
 
+    @cached_property
+    def runs(self) -> list[Run]:
+        return [history_run(row) for row in self.rows]
+
     @property
     def any_active(self) -> bool:
-        return any(run.is_active for run in self.runs)
+        return any(history_row_active(row) for row in self.rows)
 
 
 def lines_in_doubt(*, integration: OuterRef) -> Coalesce:
@@ -416,11 +460,11 @@ def run_history(
         runs = runs.filter(number__lt=before)
     rows = list(
         runs.annotate(retry_of_number=F("retry_of__number"))
-        .defer("idempotency_key", "body_hash")
-        .order_by("-number")[: page_size + 1]
+        .order_by("-number")
+        .values_list(*HISTORY_FIELDS, "retry_of_number")[: page_size + 1]
     )
-    older = rows[page_size - 1].number if len(rows) > page_size else None
-    return HistoryPage(runs=rows[:page_size], older_before=older, is_newest=before is None)
+    older = rows[page_size - 1][_HISTORY_NUMBER] if len(rows) > page_size else None
+    return HistoryPage(rows=rows[:page_size], older_before=older, is_newest=before is None)
 
 
 def prunings_of(*, integration: Integration) -> list[Pruning]:

@@ -101,10 +101,12 @@ def run_history(request: HttpRequest, membership: Membership, integration_id: in
         # A finished run's row is rendered once and kept; an active one's moves by itself.
         "rows": cached_rows(
             "integrations/_run_row.html",
-            page.runs,
+            page.rows,
             name="run",
             context={"company_slug": membership.company.slug},
-            fresh=lambda run: run.is_active,
+            fresh=selectors.history_row_active,
+            state=lambda row: row,
+            build=selectors.history_run,
         ),
         "newest_url": request.path + form.query(),
         "older_url": (

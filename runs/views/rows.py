@@ -10,6 +10,11 @@ cached row can never be out of date; old keys simply expire. One ``get_many`` pe
 fetches the rows already made, and only the missing ones are rendered. Rows that move
 without a write (an active run's elapsed time) are rendered afresh every time.
 
+A row may also arrive as the plain tuple of the values it shows (History's, see
+``runs.selectors.HISTORY_FIELDS``): the tuple is then its state, and the model is built
+from it only when the row has to be rendered — a page whose rows were all rendered
+before builds none.
+
 The view has checked membership and scoped the rows to the company before they reach
 here; the key includes the row's primary key and the company, so a row is only ever
 fetched for the very row the view already read.
@@ -57,16 +62,20 @@ def _state(row: Model) -> list[Any]:
     return values
 
 
-def cached_rows(
+def cached_rows[Row](
     template_name: str,
-    rows: Sequence[Model],
+    rows: Sequence[Row],
     *,
     name: str,
     context: Mapping[str, Any],
-    fresh: Callable[[Any], bool] = lambda row: False,
+    fresh: Callable[[Row], bool] = lambda row: False,
+    state: Callable[[Row], Any] = _state,  # type: ignore[assignment]
+    build: Callable[[Row], Model] = lambda row: row,  # type: ignore[assignment,return-value]
 ) -> list[SafeString]:
-    """Each of ``rows`` rendered through ``template_name`` (the row as ``name`` beside
-    ``context``), from the cache where it was rendered before with the same values."""
+    """Each of ``rows`` rendered through ``template_name`` (``build(row)`` as ``name``
+    beside ``context``), from the cache where it was rendered before with the same
+    ``state(row)``. By default a row is a model and its state every value it was loaded
+    with; ``state`` and ``build`` let a row be a tuple of values instead."""
     template = get_template(template_name)
     shared = (
         _template_version(template_name),
@@ -77,8 +86,8 @@ def cached_rows(
     keys: dict[int, str] = {}
     for index, row in enumerate(rows):
         if not fresh(row):
-            digest = hashlib.blake2b(repr((shared, _state(row))).encode(), digest_size=16)
-            keys[index] = f"row:{template_name}:{row.pk}:{digest.hexdigest()}"
+            digest = hashlib.blake2b(repr((shared, state(row))).encode(), digest_size=16)
+            keys[index] = f"row:{template_name}:{digest.hexdigest()}"
     found = cache.get_many(list(keys.values())) if keys else {}
     made: dict[str, str] = {}
     html: list[SafeString] = []
@@ -86,7 +95,7 @@ def cached_rows(
         key = keys.get(index)
         text = found.get(key) if key else None
         if text is None:
-            text = template.render({**context, name: row})
+            text = template.render({**context, name: build(row)})
             if key:
                 made[key] = text
         # Our own template's output, escaped as it was rendered.

@@ -17,7 +17,7 @@ from portal.models import Membership, Role
 from portal.tenancy import company_view
 from runs.groups import failure_groups
 from runs.models import Run, RunLine, RunStatus
-from runs.selectors import run_lines_page, run_open_failed_counts
+from runs.selectors import run_lines_page
 from runs.services.corrections import lines_reoffer, lines_resolve
 from runs.views.bulk import bulk_action, retry
 from runs.views.requests import HtmxHttpRequest
@@ -91,19 +91,17 @@ def _lines_context(request: HtmxHttpRequest, membership: Membership, run: Run) -
 
 
 def _run_context(request: HtmxHttpRequest, membership: Membership, run: Run) -> dict[str, Any]:
-    counts = run_open_failed_counts(run=run)
-    open_failed_count = counts.open
+    # One pass over the open failures groups them and counts them (and the marked ones).
+    groups = failure_groups(
+        lines=RunLine.objects.open_failures().filter(run=run),
+        catalogue=run.integration.connector_class.known_messages(),
+    )
     return {
         "integration": run.integration,
-        "groups": failure_groups(
-            lines=RunLine.objects.open_failures().filter(run=run),
-            catalogue=run.integration.connector_class.known_messages(),
-        )
-        if open_failed_count
-        else None,
+        "groups": groups if groups.lines else None,
         "run": run,
-        "marked_count": counts.marked,
-        "open_failed_count": open_failed_count,
+        "marked_count": groups.marked,
+        "open_failed_count": groups.lines,
         "history_url": _history_url(membership, run),
         "can_resume": (
             membership.allows(Role.CONSULTANT)

@@ -221,3 +221,22 @@ def test_group_lines_are_those_with_the_reason_only(integration):
         lines[1].pk,
         lines[2].pk,
     }
+
+
+@pytest.mark.parametrize("max_messages", [1000, 2], ids=["all grouped", "capped"])
+def test_groups_count_every_open_failure_and_the_marked_ones(
+    integration, monkeypatch, max_messages
+):
+    """Run details takes its "N failed, M ready to re-offer" from the groups' pass: with
+    more distinct messages than are grouped, the counts still cover every line."""
+    monkeypatch.setattr("runs.groups.MAX_MESSAGES", max_messages)
+    lines = _failed_invoices(integration, 5)
+    for n, line in enumerate(lines):
+        line.message = f"Reason {n % 4}."  # four distinct messages, more than 2
+    lines[0].reoffer = lines[1].reoffer = True
+    RunLine.objects.bulk_update(lines, ["message", "reoffer"])
+    groups = failure_groups(
+        lines=RunLine.objects.open_failures(integration=integration), catalogue={}
+    )
+    assert groups.capped is (max_messages == 2)
+    assert (groups.lines, groups.marked) == (5, 2)
