@@ -10,7 +10,10 @@ details with Show only failed and a failed line's page, each for ``--load-second
 8 threads of keep-alive httpx clients in this process, against the bare view's rate
 (measured before and after the pages; the mean counts). Ratio = page / bare; 1.0 would
 be a page that costs nothing beyond the framework. The load generator's own CPU share
-is printed: well below one core, it is not what limits the rate.
+is printed: well below one core, it is not what limits the rate. ``tenancy_floor`` is
+measured the same way: a view that only looks up the membership and the integration, as
+every integration page does first (``bench/pages_urls.py``), so a page's ratio reads
+against what no page of the portal can go below.
 Also checked in process (Django's test client): the deepest History page against the
 first, and that the query count does not depend on the amount of data (a small
 integration and a small run answer with as many queries).
