@@ -56,6 +56,17 @@ def _report_context(report: FailureReport) -> dict[str, Any]:
             for group in report.groups
         ],
         "open_count": report.open_count,
+        "in_doubt_count": report.in_doubt_count,
+        "in_doubt": [
+            {
+                "identifier": identifier,
+                "url": _absolute(
+                    reverse("line_detail", kwargs={"company_slug": slug, "line_id": line_id})
+                ),
+            }
+            for line_id, identifier in report.in_doubt
+        ],
+        "in_doubt_more": report.in_doubt_count - len(report.in_doubt),
         "more_reasons": report.more_reasons,
         "more_reasons_lines": report.more_reasons_lines,
         "open_failures_url": _absolute(
@@ -116,6 +127,9 @@ def _subject(mail: Mail, reports: list[FailureReport], *, waiting: bool) -> str:
             "integration": mail.integration.name if mail.integration else "",
             "company": company,
         }
+    if count == 0 and mail.kind in (MailKind.DAILY, MailKind.FAILURES):
+        # Nothing failed (or it was all fixed meanwhile); what is left is in doubt.
+        return _in_doubt_subject(mail, reports)
     if mail.kind == MailKind.DAILY:
         return ngettext(
             "Daily summary: %(count)s line failed — %(company)s",
@@ -143,6 +157,41 @@ def _subject(mail: Mail, reports: list[FailureReport], *, waiting: bool) -> str:
         ngettext(
             "%(count)s line failed in %(runs)s runs of %(integration)s — %(company)s",
             "%(count)s lines failed in %(runs)s runs of %(integration)s — %(company)s",
+            count,
+        )
+        % values
+    )
+
+
+def _in_doubt_subject(mail: Mail, reports: list[FailureReport]) -> str:
+    count = sum(report.in_doubt_count for report in reports)
+    if mail.kind == MailKind.DAILY:
+        return ngettext(
+            "Daily summary: %(count)s line in doubt — %(company)s",
+            "Daily summary: %(count)s lines in doubt — %(company)s",
+            count,
+        ) % {"count": count, "company": mail.company.name}
+    runs = reports[0].runs
+    values = {
+        "count": count,
+        "runs": len(runs),
+        "number": runs[0].number,
+        "integration": reports[0].integration.name,
+        "company": mail.company.name,
+    }
+    if len(runs) == 1:
+        return (
+            ngettext(
+                "%(count)s line in doubt in run #%(number)s of %(integration)s — %(company)s",
+                "%(count)s lines in doubt in run #%(number)s of %(integration)s — %(company)s",
+                count,
+            )
+            % values
+        )
+    return (
+        ngettext(
+            "%(count)s line in doubt in %(runs)s runs of %(integration)s — %(company)s",
+            "%(count)s lines in doubt in %(runs)s runs of %(integration)s — %(company)s",
             count,
         )
         % values
@@ -178,7 +227,7 @@ def mail_message(*, mail: Mail) -> EmailMultiAlternatives | None:
     with translation.override(mail.language):
         reports = [] if mail.kind == MailKind.TEST else _reports(mail)
         if mail.kind in (MailKind.FAILURES, MailKind.DAILY, MailKind.ASSIGNED):
-            reports = [report for report in reports if report.open_count]
+            reports = [report for report in reports if report.needs_attention]
             if not reports:
                 return None
         # The one-click token turns failure mails off; assignment mails are turned off
@@ -191,6 +240,8 @@ def mail_message(*, mail: Mail) -> EmailMultiAlternatives | None:
             "company": mail.company,
             "integration": mail.integration,
             "reports": [_report_context(report) for report in reports],
+            # Failed lines to correct, or only lines in doubt to look up in the package.
+            "any_failed": any(report.open_count for report in reports),
             "reason": mail.reason,
             "waiting": waiting,
             "unsubscribe_url": unsubscribe_url,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -18,13 +18,15 @@ from notifications.models import (
     Subscription,
 )
 from portal.models import Company, Membership, Role
-from runs.models import Run, RunLine
+from runs.models import LineStatus, Run, RunLine
 from runs.reasons import reason_of
 
 # Per reason, the identifiers a mail names (the rest are behind the run's link).
 EXAMPLES_PER_REASON = 5
 # Reasons listed in one mail; more are summed up in one sentence.
 REASONS_SHOWN = 10
+# Lines in doubt named one by one in a mail; the rest are counted.
+IN_DOUBT_SHOWN = 10
 MAIL_LOG_SIZE = 50
 
 
@@ -157,6 +159,15 @@ class FailureReport:
     open_count: int
     more_reasons: int  # groups left out
     more_reasons_lines: int
+    # Lines the package may or may not have booked, still undecided when the mail is
+    # made: a person has to look in the package (docs/delivery.md, "in doubt").
+    in_doubt_count: int = 0
+    # (line id, identifier) of the first IN_DOUBT_SHOWN, in run and line order.
+    in_doubt: Sequence[tuple[int, str]] = ()
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.open_count or self.in_doubt_count)
 
 
 def _report(
@@ -189,15 +200,22 @@ def _report(
 
 
 def failure_report(*, integration: Integration, runs: Sequence[Run]) -> FailureReport:
-    """The runs' failed lines still open, grouped by reason.
+    """The runs' failed lines still open, grouped by reason, and their lines still in doubt.
 
-    Lines are read through the integration's own open failures, so a mail can only
-    ever name lines of the integration (and company) it is about.
+    Lines are read through the integration's own lines, so a mail can only ever name
+    lines of the integration (and company) it is about.
     """
-    lines = RunLine.objects.open_failures(integration=integration.pk).filter(
-        run__in=[run.pk for run in runs]
+    run_ids = [run.pk for run in runs]
+    lines = RunLine.objects.open_failures(integration=integration.pk).filter(run__in=run_ids)
+    report = _report(integration, runs, lines)
+    doubtful = RunLine.objects.filter(
+        integration=integration.pk, run__in=run_ids, status=LineStatus.IN_DOUBT
     )
-    return _report(integration, runs, lines)
+    count = doubtful.count()
+    if not count:
+        return report
+    shown = doubtful.order_by("run__number", "position").values_list("pk", "identifier")
+    return replace(report, in_doubt_count=count, in_doubt=list(shown[:IN_DOUBT_SHOWN]))
 
 
 def assigned_report(*, integration: Integration, line_ids: Sequence[int]) -> FailureReport:

@@ -16,6 +16,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -86,14 +87,16 @@ def _mail_write(
 
 
 def mails_for_finished_run(*, run: Run) -> int:
-    """Gather a run's failed lines into each subscriber's digest; answer how many digests.
+    """Gather a run's failed lines, and its lines in doubt, into each subscriber's digest;
+    answer how many digests.
 
     A digest gathers for ``MAIL_DIGEST_WINDOW_SECONDS`` from the first failing run, so
     one address gets at most one failure mail per integration per window. Called twice
     for one run (a repeated finish), it adds nothing.
     """
     run = Run.objects.select_related("integration__company").get(pk=run.pk)
-    if run.status != RunStatus.FINISHED or run.failed == 0:
+    # A line in doubt needs a person as much as a failed one: was it booked or not?
+    if run.status != RunStatus.FINISHED or (run.failed == 0 and run.in_doubt == 0):
         return 0
     if Mail.runs.through.objects.filter(run=run, mail__kind=MailKind.FAILURES).exists():
         return 0
@@ -172,7 +175,8 @@ def mail_for_assignment(
 
 
 def mails_daily_queue(*, now: datetime | None = None) -> int:
-    """Write today's summary for each member on the daily choice whose company had failures.
+    """Write today's summary for each member on the daily choice whose company had failures
+    (or lines in doubt).
 
     Safe to call twice a day: the summary of a day is written once per company and address.
     """
@@ -180,7 +184,9 @@ def mails_daily_queue(*, now: datetime | None = None) -> int:
     since = now - timedelta(days=1)
     day = timezone.localdate(now).isoformat()
     written = 0
-    failing = Run.objects.filter(finished_at__gt=since, finished_at__lte=now, failed__gt=0)
+    failing = Run.objects.filter(
+        Q(failed__gt=0) | Q(in_doubt__gt=0), finished_at__gt=since, finished_at__lte=now
+    )
     companies = Company.objects.filter(integrations__runs__in=failing).distinct()
     for company in companies:
         runs = list(failing.filter(integration__company=company))

@@ -1,4 +1,5 @@
-"""The daily summary: once a day per viewer, only when their company had failures."""
+"""The daily summary: once a day per viewer, only when their company had failures
+or lines in doubt."""
 
 from __future__ import annotations
 
@@ -45,4 +46,43 @@ def test_no_summary_when_every_failure_was_fixed_before_it_went_out(
 
     mail = Mail.objects.get()
     assert mail_send(mail_id=mail.pk) == MailState.CANCELLED
+    assert mailoutbox == []
+
+
+def test_a_day_whose_only_trouble_is_a_line_in_doubt_is_summed_up_too(
+    integration, viewer, mailoutbox
+):
+    """Nothing failed, but the package never said whether it booked one line: a person
+    has to look, so the viewer hears of it."""
+    from runs.models import LineStatus
+
+    viewer.email = "v@example.com"
+    viewer.save()
+    run = failed_run(integration, ["10010"])
+    run.lines.update(status=LineStatus.IN_DOUBT, message="In doubt — check in Multivers Online")
+    run.__class__.objects.filter(pk=run.pk).update(failed=0, in_doubt=1)
+
+    assert mails_daily_queue() == 1
+    mail = Mail.objects.get()
+    assert mail_send(mail_id=mail.pk) == MailState.SENT
+    (message,) = mailoutbox
+    assert message.subject == "Daily summary: 1 line in doubt — Bakkerij De Vries BV"
+    assert "1 line in doubt: booked or not?" in message.body
+    assert "- 10010: http://" in message.body
+
+
+def test_no_summary_when_the_line_in_doubt_was_decided_before_it_went_out(
+    integration, viewer, mailoutbox
+):
+    from runs.models import LineStatus
+
+    viewer.email = "v@example.com"
+    viewer.save()
+    run = failed_run(integration, ["10010"])
+    run.lines.update(status=LineStatus.IN_DOUBT)
+    run.__class__.objects.filter(pk=run.pk).update(failed=0, in_doubt=1)
+    mails_daily_queue()
+    run.lines.update(status=LineStatus.SUCCEEDED)  # a person marked it as booked
+
+    assert mail_send(mail_id=Mail.objects.get().pk) == MailState.CANCELLED
     assert mailoutbox == []

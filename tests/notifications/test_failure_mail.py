@@ -277,3 +277,64 @@ def test_a_mail_server_that_is_down_does_not_hold_up_the_run(
     # Refused for now (no connection): waiting for the next try, nothing lost.
     assert all(m.state == MailState.PENDING and m.attempts == 1 for m in mails)
     assert all("Connection refused" in m.last_error or "Errno" in m.last_error for m in mails)
+
+
+def _in_doubt_entries(monkeypatch, multivers, count: int) -> list[NewLine]:
+    """Journal entries the package books but whose answer is lost: Multivers documents no
+    call that finds a journal entry, so each ends in doubt for a person to decide."""
+    from integrations.connectors.multivers.connector import MultiversConnector
+
+    monkeypatch.setattr(MultiversConnector, "findable", frozenset({"customer", "supplier"}))
+    multivers.set_faults(drop_after_book_rate=1.0, accept_duplicates=True)
+    return [line("journal_entry", example_record("journal_entry", n)) for n in range(count)]
+
+
+def test_lines_in_doubt_are_mailed_with_a_link_to_decide_each(
+    connected, multivers, eager, smtp, mail_now, people, client, monkeypatch
+):
+    entries = _in_doubt_entries(monkeypatch, multivers, 2)
+    run = run_create(integration=connected, trigger=Trigger.INTAKE, lines=entries)
+    run.refresh_from_db()
+    assert (run.failed, run.in_doubt) == (0, 2)  # nothing failed: only doubt
+
+    smtp.wait_for(2)
+    english = smtp.to("c@example.com")[0]
+    assert (
+        english["Subject"] == "2 lines in doubt in run #1 of Accounting link — Bakkerij De Vries BV"
+    )
+    text, html = part(english, "plain"), part(english, "html")
+    assert "2 lines in doubt: booked or not?" in text
+    assert "Mark as booked" in text and "Mark as booked" in html
+    assert "failed lines still open" not in text  # no empty failure section
+    assert "Run #1: 2 lines, 0 succeeded, 0 failed, 2 in doubt" in text
+    dutch = smtp.to("e@example.com")[0]
+    assert dutch["Subject"] == (
+        "2 regels onzeker in run #1 van Accounting link — Bakkerij De Vries BV"
+    )
+
+    client.force_login(people["editor"])
+    links = [u for u in _links(text) if "/lines/" in u]
+    assert len(links) == 2
+    page = client.get(_path(links[0]))
+    assert page.status_code == 200
+    assert page.context["line"].status == LineStatus.IN_DOUBT
+    assert page.context["decidable"] is True
+
+
+def test_a_run_with_failed_lines_and_lines_in_doubt_mails_both(
+    connected, multivers, eager, smtp, mail_now, people, monkeypatch
+):
+    entries = _in_doubt_entries(monkeypatch, multivers, 1)
+    nameless = example_record("customer", 5)
+    del nameless["short_name"]
+    run_create(
+        integration=connected, trigger=Trigger.INTAKE, lines=[line("customer", nameless), *entries]
+    )
+
+    smtp.wait_for(2)
+    message = smtp.to("c@example.com")[0]
+    assert message["Subject"] == "1 line failed in run #1 of Accounting link — Bakkerij De Vries BV"
+    text = part(message, "plain")
+    assert "1 line in doubt: booked or not?" in text
+    assert "ShortName is verplicht. (1 line)" in text
+    assert "correct it and re-offer it" in text
