@@ -131,6 +131,8 @@ RECORDS_SHOWN = 50
 OFFERS_PER_RECORD = 10
 # Runs listed with lines ready for Retry; more than this is a sign of work left undone.
 MARKED_RUNS_SHOWN = 50
+# Lines in doubt listed on Open failed lines; the rest are counted (they are rare).
+IN_DOUBT_SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -256,8 +258,27 @@ def open_failures_page(
     return OpenFailuresPage(lines=rows, next_after=None)
 
 
-def open_failures_count(*, integration: Integration) -> int:
-    return RunLine.objects.open_failures(integration=integration).count()
+@dataclass(frozen=True)
+class LinesInDoubt:
+    lines: list[RunLine]  # the first IN_DOUBT_SHOWN, oldest run first
+    count: int
+
+
+def lines_in_doubt_of(*, integration: Integration, limit: int = IN_DOUBT_SHOWN) -> LinesInDoubt:
+    """The integration's lines in doubt, oldest run first: each waits for a person to
+    look in the package. Read through the few runs that have any (``run_in_doubt``), then
+    each run's lines of that status (``line_run_status``)."""
+    runs = Run.objects.filter(integration=integration, in_doubt__gt=0).values("pk")
+    doubtful = RunLine.objects.filter(
+        integration=integration, run__in=runs, status=LineStatus.IN_DOUBT
+    )
+    lines = list(
+        doubtful.select_related("run")
+        .only("id", "run_id", "run__number", "position", "kind", "identifier", "message")
+        .order_by("run__number", "position")[:limit]
+    )
+    count = len(lines) if len(lines) < limit else doubtful.count()
+    return LinesInDoubt(lines=lines, count=count)
 
 
 def runs_with_marked_lines(

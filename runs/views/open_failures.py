@@ -1,4 +1,5 @@
-"""Open failures: every failed line of an integration nobody re-offered or resolved yet.
+"""Open failures: every failed line of an integration nobody re-offered or resolved yet,
+and above them the lines in doubt, which wait for a person too.
 
 The same bulk actions as run details (re-offer unchanged, resolve with a reason), across
 runs; Retry stays per run, since it makes one new run per old run.
@@ -20,7 +21,11 @@ from portal.models import Membership, Role
 from portal.tenancy import company_view, get_integration
 from runs.groups import failure_groups
 from runs.models import Run, RunLine
-from runs.selectors import open_failures_count, open_failures_page, runs_with_marked_lines
+from runs.selectors import (
+    lines_in_doubt_of,
+    open_failures_page,
+    runs_with_marked_lines,
+)
 from runs.services.corrections import (
     integration_lines_reoffer,
     integration_lines_resolve,
@@ -77,12 +82,14 @@ def open_failures(
     }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "runs/open_failures.html#failures", context)
-    context["open_count"] = open_failures_count(integration=integration)
-    context["groups"] = failure_groups(
+    context["groups"] = groups = failure_groups(
         lines=RunLine.objects.open_failures(integration=integration),
         catalogue=integration.connector_class.known_messages(),
     )
+    context["open_count"] = groups.lines  # counted in the groups' pass
     context["marked_runs"] = runs_with_marked_lines(integration=integration)
+    # Not failed, but waiting for a person all the same: booked in the package or not?
+    context["in_doubt"] = lines_in_doubt_of(integration=integration)
     return render(request, "runs/open_failures.html", context)
 
 

@@ -109,9 +109,9 @@ def test_lines_in_doubt_show_beside_the_open_failed_lines(client, company, integ
     response = client.get(_url(company), HTTP_ACCEPT_LANGUAGE="nl")
 
     assert response.context["summaries"][0].in_doubt == 3
-    history = reverse("run_history", args=[company.slug, integration.pk])
+    open_lines = reverse("open_failures", args=[company.slug, integration.pk])
     text = " ".join(response.text.split())
-    assert f'href="{history}?status=errors">3 regels onzeker</a>' in text
+    assert f'href="{open_lines}#in-doubt-title">3 regels onzeker</a>' in text
 
 
 def test_it_speaks_dutch_when_asked(client, company, integration, viewer):

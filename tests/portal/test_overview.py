@@ -151,8 +151,8 @@ def test_lines_in_doubt_alone_need_attention_and_are_shown(client, consultant):
     html = client.get(OVERVIEW).content.decode()
     row = html[html.index(f'id="integration-{doubtful.pk}"') :]
     row = " ".join(row[: row.index("</tr>")].split())
-    history = reverse("run_history", args=[doubtful.company.slug, doubtful.pk])
-    assert f'href="{history}?status=errors">2 in doubt</a>' in row
+    open_lines = reverse("open_failures", args=[doubtful.company.slug, doubtful.pk])
+    assert f'href="{open_lines}#in-doubt-title">2 in doubt</a>' in row
     assert "Needs attention" in row
 
 

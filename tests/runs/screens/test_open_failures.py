@@ -243,14 +243,50 @@ def test_the_query_count_does_not_grow_with_lines_or_runs(
                 failed_line(run, position, reoffer=position == 1)
 
     grow(1)
-    # Session, user, membership, integration, the page, the open count, the runs to retry,
-    # the reason groups (messages, then their examples).
+    # Session, user, membership, integration, the page, the runs to retry, the lines in
+    # doubt, the reason groups (messages with their counts, then their examples).
     with django_assert_num_queries(9):
         client.get(url("open_failures", integration))
     grow(4)
     with django_assert_num_queries(9):
         response = client.get(url("open_failures", integration))
     assert len(response.context["marked_runs"]) == 6
+
+
+def test_lines_in_doubt_are_listed_above_the_failures_with_a_link_to_decide(
+    viewer, integration, failures
+):
+    """A line in doubt is not failed, but it waits for a person all the same; the
+    Integrations page's "in doubt" count leads here."""
+    doubtful = make_line(
+        failures["newer"],
+        4,
+        kind="journal_entry",
+        payload=example_record("journal_entry", 1),
+        status=LineStatus.IN_DOUBT,
+        message="In doubt — check in Multivers Online: an earlier offer may have booked it.",
+    )
+    Run.objects.filter(pk=failures["newer"].pk).update(in_doubt=1)
+    client = client_for(viewer)
+
+    response = client.get(url("open_failures", integration))
+    assert [line.pk for line in response.context["in_doubt"].lines] == [doubtful.pk]
+    page = response.content.decode()
+    assert "1 line in doubt: booked or not?" in page
+    assert (
+        reverse("line_detail", kwargs={"company_slug": "de-vries", "line_id": doubtful.pk}) in page
+    )
+    assert doubtful.pk not in open_ids(response)  # not among the failed lines to fix
+    assert "3 failed lines are still open" in page
+
+    integrations = client.get(reverse("integration_list", kwargs={"company_slug": "de-vries"}))
+    link = url("open_failures", integration) + "#in-doubt-title"
+    assert f'href="{link}">1 line in doubt</a>' in " ".join(integrations.content.decode().split())
+
+
+def test_no_in_doubt_section_without_lines_in_doubt(viewer, integration, failures):
+    page = client_for(viewer).get(url("open_failures", integration)).content.decode()
+    assert "in doubt" not in page
 
 
 # --- the cross-run services ----------------------------------------------------------------
