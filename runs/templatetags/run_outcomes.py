@@ -38,6 +38,9 @@ def run_outcome(run: Run) -> RunOutcome:
         return RunOutcome("queued", _("Queued"), False)
     if run.failed:
         return RunOutcome("failed", _("Finished with errors"), True)
+    if run.in_doubt:
+        # Not a success until a person says whether the package booked them.
+        return RunOutcome("in_doubt", _("Finished, lines in doubt"), True)
     return RunOutcome("succeeded", _("Succeeded"), False)
 
 

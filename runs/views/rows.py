@@ -23,9 +23,12 @@ fetched for the very row the view already read.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache as memoize
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from django.core.cache import cache
@@ -40,17 +43,27 @@ from django.utils.translation import get_language
 ROW_SECONDS = 24 * 3600
 
 
+_LOAD = re.compile(r"{%\s*load\s+([^%]+?)\s*%}")
+
+
 @memoize
 def _template_version(template_name: str) -> str:
-    """The row template's source and the portal's release: a deploy that changes the
-    row's markup, labels or formats starts from fresh keys."""
+    """The row template's source, the source of the tag libraries it loads (a filter
+    that words an outcome differently) and the portal's release: a deploy that changes
+    the row's markup, labels or formats starts from fresh keys."""
     template = get_template(template_name)
     try:
         release = version("cloud-portal")
     except PackageNotFoundError:  # pragma: no cover - run from a bare checkout
         release = ""
     source = template.template.source  # type: ignore[attr-defined]
-    return hashlib.blake2b(f"{release}\0{source}".encode(), digest_size=8).hexdigest()
+    libraries = template.template.engine.libraries  # type: ignore[attr-defined]
+    digest = hashlib.blake2b(f"{release}\0{source}".encode(), digest_size=8)
+    for names in _LOAD.findall(source):
+        for name in names.split():
+            module = import_module(libraries[name])
+            digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()
 
 
 def _state(row: Model) -> list[Any]:

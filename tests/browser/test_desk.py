@@ -203,3 +203,55 @@ def test_the_seed_flow_can_be_done_with_the_keyboard_alone(page, live_server, se
     expect(page.get_by_role("heading", name=re.compile(r"Run #2"))).to_be_visible()
     new = Run.objects.get(integration=seed.run.integration, number=2)
     assert new.retry_of_id == seed.run.pk and new.total == 1
+
+
+def test_an_editor_settles_a_line_in_doubt_from_the_integrations_page(
+    page, screens, live_server, editor, connected, multivers, worker_factory
+):
+    """The package booked a journal entry and the answer was lost; Multivers documents no
+    way to find a journal entry, so it waits in doubt. Integrations → its count → Open
+    failed lines → the line → Mark as booked, with the id found in the package."""
+    from playwright.sync_api import expect
+
+    multivers.set_faults(drop_after_book_rate=1.0, accept_duplicates=True)
+    entry = record("journal_entry", 1)
+    identifier = identifier_of("journal_entry", entry)
+    worker = worker_factory("solo")
+    run = run_create(
+        integration=connected,
+        trigger="intake",
+        lines=[NewLine("journal_entry", identifier, entry)],
+    )
+    run = wait_for_run(run, worker)
+    assert (run.status, run.in_doubt, run.failed) == (RunStatus.FINISHED, 1, 0)
+
+    url = live_server.url
+    page.goto(f"{url}/")
+    page.get_by_label("Username").fill("editor")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="My company").click()
+    # Nothing failed, yet the run is no success until someone looks in the package.
+    connection = page.get_by_role("row", name=re.compile("Accounting link"))
+    expect(connection).to_contain_text("Finished, lines in doubt")
+    expect(connection.get_by_role("link", name="1 in doubt")).to_be_visible()
+    page.get_by_role("link", name="Integrations of Bakkerij De Vries BV").click()
+
+    expect(page.get_by_role("heading", name="Integrations")).to_be_visible()
+    page.get_by_role("link", name="1 line in doubt").click()
+    expect(page.get_by_role("heading", name="1 line in doubt: booked or not?")).to_be_visible()
+    expect(page.get_by_text("0 failed lines are still open")).to_be_visible()
+    screens.shot("12-open-lines-in-doubt")
+
+    page.get_by_role("link", name=identifier).click()
+    expect(page.get_by_role("heading", name="In doubt — check in Multivers Online")).to_be_visible()
+    page.get_by_label("Id in the package").fill("4711")
+    page.get_by_role("button", name="Mark as booked").click()
+    expect(page.get_by_text("marked as booked.")).to_be_visible()
+
+    line = run.lines.get()
+    assert (line.status, line.external_id) == (LineStatus.SUCCEEDED, "4711")
+    page.goto(f"{url}/c/de-vries/integrations/{connected.pk}/open/")
+    expect(page.get_by_role("heading", name="Open failed lines", exact=True)).to_be_visible()
+    expect(page.get_by_text("booked or not?")).to_have_count(0)
+    screens.assert_clean()

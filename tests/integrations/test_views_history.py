@@ -77,6 +77,17 @@ def test_rows_with_errors_stand_out(client, integration, viewer):
     assert "status-succeeded" in text
 
 
+def test_a_run_whose_lines_are_in_doubt_is_no_success(client, integration, viewer):
+    """Nothing failed, but the package may or may not have booked a line: the row says so
+    and stands out, where it used to read "Succeeded" in green."""
+    make_runs(integration, 1, succeeded=9, in_doubt=1)
+    client.force_login(viewer)
+    text = client.get(_url(integration)).text
+    assert text.count('class="has-errors"') == 1
+    assert "Finished, lines in doubt" in text and "1 line in doubt" in text
+    assert "status-succeeded" not in text
+
+
 def test_a_retry_names_the_run_it_retries(client, integration, viewer):
     first = make_runs(integration, 1, failed=3, succeeded=7)[0]
     make_runs(integration, 1, trigger=Trigger.RETRY, retry_of=first, total=3, succeeded=3)
