@@ -131,3 +131,23 @@ def test_the_demo_fetches_open_items_every_few_minutes_and_says_how_to_ask_for_t
     assert '-H "Accept: text/csv" http://127.0.0.1:8000/api/v1/open-items' in said
     intervals = {integration.open_items_interval for integration in demo.demo_integrations()}
     assert intervals == {settings.DEMO_OPEN_ITEMS_INTERVAL} == {2}
+
+
+def test_the_demo_shows_a_line_in_doubt_where_the_package_cannot_be_asked(seeded):
+    """Multivers documents no way to find a journal entry: the demo's Multivers company has
+    one in doubt (its latest run) for a person to decide; the others, which can look
+    theirs up, have none."""
+    from runs.models import LineStatus, RunLine
+
+    doubtful = RunLine.objects.filter(status=LineStatus.IN_DOUBT).select_related("run")
+    by_package = {line.integration.connector: line for line in doubtful}
+    expected = {
+        integration.connector
+        for integration in seeded
+        if "journal_entry" not in integration.connector_class.findable
+    }
+    assert set(by_package) == expected and "multivers" in expected
+    line = by_package["multivers"]
+    assert line.message.startswith("In doubt — check in Multivers Online")
+    assert (line.run.in_doubt, line.run.total) == (1, line.run.lines.count())
+    assert line.run.succeeded + line.run.failed + line.run.in_doubt == line.run.total

@@ -33,6 +33,7 @@ from integrations.models import Integration
 from integrations.simulators.registry import simulator_names, simulator_url
 from portal.models import Company, Membership, Role
 from runs.models import LineStatus, Run, RunLine, RunStatus, Trigger
+from runs.services.attempts import in_doubt_message
 from runs.services.runs import NewLine, run_create
 
 DEMO_CLIENT = {"client_id": "cloud-portal-demo", "client_secret": "demo-secret"}
@@ -213,6 +214,7 @@ def _history(integration: Integration) -> None:
     if integration.runs.exists():
         return
     rng = random.Random(integration.connector)  # the same history on every machine
+    connector = integration.connector_class
     now = timezone.now()
     kinds = ["customer", "sales_invoice", "sales_invoice", "purchase_invoice", "journal_entry"]
     counter = 0
@@ -245,8 +247,11 @@ def _history(integration: Integration) -> None:
                     resolution="Booked by hand in the package." if failed else "",
                 )
             )
+        if number == HISTORY_RUNS and "journal_entry" not in connector.findable:
+            lines.append(_in_doubt_line(run, integration, len(lines) + 1, queued))
         RunLine.objects.bulk_create(lines)
         failed_count = sum(1 for line in lines if line.status == LineStatus.FAILED)
+        doubtful = sum(1 for line in lines if line.status == LineStatus.IN_DOUBT)
         # queued_at is auto_now_add, so the past is written with an update.
         Run.objects.filter(pk=run.pk).update(
             status=RunStatus.FINISHED,
@@ -254,10 +259,31 @@ def _history(integration: Integration) -> None:
             started_at=queued + timedelta(seconds=2),
             finished_at=queued + timedelta(seconds=2 + len(lines)),
             total=len(lines),
-            succeeded=len(lines) - failed_count,
+            succeeded=len(lines) - failed_count - doubtful,
             failed=failed_count,
+            in_doubt=doubtful,
         )
     Integration.objects.filter(pk=integration.pk).update(last_run_number=HISTORY_RUNS)
+
+
+def _in_doubt_line(run: Run, integration: Integration, position: int, queued: Any) -> RunLine:
+    """A journal entry the package booked but whose answer was lost, in a package that
+    documents no way to find a journal entry (Multivers): it waits for a person, as the
+    engine leaves such a line (docs/delivery.md), so the demo shows that decision too."""
+    record = json.loads(json.dumps(example_record("journal_entry", 900), cls=DjangoJSONEncoder))
+    return RunLine(
+        run=run,
+        integration=integration,
+        position=position,
+        kind="journal_entry",
+        identifier=identifier_of("journal_entry", record),
+        payload=record,
+        status=LineStatus.IN_DOUBT,
+        in_doubt=True,
+        message=in_doubt_message(integration.connector_label),
+        attempts=1,
+        finished_at=queued + timedelta(seconds=position),
+    )
 
 
 def _connect(integration: Integration) -> None:
