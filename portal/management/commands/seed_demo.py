@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -266,7 +266,7 @@ def _history(integration: Integration) -> None:
     Integration.objects.filter(pk=integration.pk).update(last_run_number=HISTORY_RUNS)
 
 
-def _in_doubt_line(run: Run, integration: Integration, position: int, queued: Any) -> RunLine:
+def _in_doubt_line(run: Run, integration: Integration, position: int, queued: datetime) -> RunLine:
     """A journal entry the package booked but whose answer was lost, in a package that
     documents no way to find a journal entry (Multivers): it waits for a person, as the
     engine leaves such a line (docs/delivery.md), so the demo shows that decision too."""
