@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 
 from integrations.models import Integration
 from notifications.models import Mail, MailKind
@@ -127,15 +127,13 @@ def _subject(mail: Mail, reports: list[FailureReport], *, waiting: bool) -> str:
             "integration": mail.integration.name if mail.integration else "",
             "company": company,
         }
-    if count == 0 and mail.kind in (MailKind.DAILY, MailKind.FAILURES):
-        # Nothing failed (or it was all fixed meanwhile); what is left is in doubt.
-        return _in_doubt_subject(mail, reports)
+    # What the mail is about: failed lines, or (nothing failed, or it was all fixed
+    # meanwhile) lines in doubt only.
+    about = "failed" if count else "in_doubt"
+    if about == "in_doubt":
+        count = sum(report.in_doubt_count for report in reports)
     if mail.kind == MailKind.DAILY:
-        return ngettext(
-            "Daily summary: %(count)s line failed — %(company)s",
-            "Daily summary: %(count)s lines failed — %(company)s",
-            count,
-        ) % {"count": count, "company": company}
+        return _SUBJECTS[about, "daily"] % {"count": count, "company": company}
     runs = reports[0].runs
     values = {
         "count": count,
@@ -144,58 +142,43 @@ def _subject(mail: Mail, reports: list[FailureReport], *, waiting: bool) -> str:
         "integration": reports[0].integration.name,
         "company": company,
     }
-    if len(runs) == 1:
-        return (
-            ngettext(
-                "%(count)s line failed in run #%(number)s of %(integration)s — %(company)s",
-                "%(count)s lines failed in run #%(number)s of %(integration)s — %(company)s",
-                count,
-            )
-            % values
-        )
-    return (
-        ngettext(
-            "%(count)s line failed in %(runs)s runs of %(integration)s — %(company)s",
-            "%(count)s lines failed in %(runs)s runs of %(integration)s — %(company)s",
-            count,
-        )
-        % values
-    )
+    return _SUBJECTS[about, "one run" if len(runs) == 1 else "runs"] % values
 
 
-def _in_doubt_subject(mail: Mail, reports: list[FailureReport]) -> str:
-    count = sum(report.in_doubt_count for report in reports)
-    if mail.kind == MailKind.DAILY:
-        return ngettext(
-            "Daily summary: %(count)s line in doubt — %(company)s",
-            "Daily summary: %(count)s lines in doubt — %(company)s",
-            count,
-        ) % {"count": count, "company": mail.company.name}
-    runs = reports[0].runs
-    values = {
-        "count": count,
-        "runs": len(runs),
-        "number": runs[0].number,
-        "integration": reports[0].integration.name,
-        "company": mail.company.name,
-    }
-    if len(runs) == 1:
-        return (
-            ngettext(
-                "%(count)s line in doubt in run #%(number)s of %(integration)s — %(company)s",
-                "%(count)s lines in doubt in run #%(number)s of %(integration)s — %(company)s",
-                count,
-            )
-            % values
-        )
-    return (
-        ngettext(
-            "%(count)s line in doubt in %(runs)s runs of %(integration)s — %(company)s",
-            "%(count)s lines in doubt in %(runs)s runs of %(integration)s — %(company)s",
-            count,
-        )
-        % values
-    )
+# The subjects of failure mails and daily summaries, translated when formatted (the
+# recipient's language is active then); "count" picks the plural.
+_SUBJECTS = {
+    ("failed", "daily"): ngettext_lazy(
+        "Daily summary: %(count)s line failed — %(company)s",
+        "Daily summary: %(count)s lines failed — %(company)s",
+        "count",
+    ),
+    ("failed", "one run"): ngettext_lazy(
+        "%(count)s line failed in run #%(number)s of %(integration)s — %(company)s",
+        "%(count)s lines failed in run #%(number)s of %(integration)s — %(company)s",
+        "count",
+    ),
+    ("failed", "runs"): ngettext_lazy(
+        "%(count)s line failed in %(runs)s runs of %(integration)s — %(company)s",
+        "%(count)s lines failed in %(runs)s runs of %(integration)s — %(company)s",
+        "count",
+    ),
+    ("in_doubt", "daily"): ngettext_lazy(
+        "Daily summary: %(count)s line in doubt — %(company)s",
+        "Daily summary: %(count)s lines in doubt — %(company)s",
+        "count",
+    ),
+    ("in_doubt", "one run"): ngettext_lazy(
+        "%(count)s line in doubt in run #%(number)s of %(integration)s — %(company)s",
+        "%(count)s lines in doubt in run #%(number)s of %(integration)s — %(company)s",
+        "count",
+    ),
+    ("in_doubt", "runs"): ngettext_lazy(
+        "%(count)s line in doubt in %(runs)s runs of %(integration)s — %(company)s",
+        "%(count)s lines in doubt in %(runs)s runs of %(integration)s — %(company)s",
+        "count",
+    ),
+}
 
 
 def _assigned_context(mail: Mail) -> dict[str, Any]:
