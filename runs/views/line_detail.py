@@ -17,7 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from portal.models import Membership, Role
 from portal.tenancy import company_view
 from runs.forms import path_label, record_form, record_from_post
-from runs.models import LineStatus, RunLine
+from runs.models import LineEdit, LineStatus, RunLine
 from runs.reasons import known_messages_of
 from runs.selectors import line_history
 from runs.services.corrections import (
@@ -71,6 +71,18 @@ def _exchanges(attempt: Any) -> list[dict[str, Any]]:
     ]
 
 
+# What the edit history's From and To columns show per action: a field's old and new
+# value, the resolution's reason, the assignees, the id a person found in the package.
+# (Offer again's values are internal statuses, and a re-offer mark has none.)
+_OLD_SHOWN = {LineEdit.Action.EDIT, LineEdit.Action.ASSIGN}
+_NEW_SHOWN = {
+    LineEdit.Action.EDIT,
+    LineEdit.Action.RESOLVE,
+    LineEdit.Action.ASSIGN,
+    LineEdit.Action.MARK_BOOKED,
+}
+
+
 def _page_context(membership: Membership, line: RunLine) -> dict[str, Any]:
     history = line_history(line=line)
     show_exchanges = membership.allows(Role.CONSULTANT)
@@ -79,7 +91,13 @@ def _page_context(membership: Membership, line: RunLine) -> dict[str, Any]:
         for attempt in history.attempts
     ]
     edits = [
-        {"edit": edit, "field_label": path_label(line.kind, edit.field)} for edit in history.edits
+        {
+            "edit": edit,
+            "field_label": path_label(line.kind, edit.field),
+            "shows_old": edit.action in _OLD_SHOWN,
+            "shows_new": edit.action in _NEW_SHOWN,
+        }
+        for edit in history.edits
     ]
     return {
         "known": known_messages_of(

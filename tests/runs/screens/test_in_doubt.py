@@ -47,7 +47,11 @@ def test_marking_it_booked_stores_the_id_and_the_decision(editor, customer_line)
     response = client_for(editor).post(
         line_url(line), {"decision": "mark_booked", "external_id": "4711"}, follow=True
     )
-    assert "marked as booked." in response.content.decode()
+    page = response.content.decode()
+    assert "marked as booked." in page
+    # The edit history says which id the person found, not only that they decided.
+    history = " ".join(page[page.index("Edit history") :].split())
+    assert "<td>Marked as booked</td> <td></td> <td>4711</td>" in history
     line.refresh_from_db()
     assert (line.status, line.external_id) == (LineStatus.SUCCEEDED, "4711")
     edit = LineEdit.objects.get(line=line)
