@@ -151,3 +151,5 @@ def test_the_demo_shows_a_line_in_doubt_where_the_package_cannot_be_asked(seeded
     assert line.message.startswith("In doubt — check in Multivers Online")
     assert (line.run.in_doubt, line.run.total) == (1, line.run.lines.count())
     assert line.run.succeeded + line.run.failed + line.run.in_doubt == line.run.total
+    (attempt,) = line.delivery_attempts.all()  # the offer whose answer was lost
+    assert attempt.outcome == "in_doubt" and "it may have been booked" in attempt.message

@@ -32,7 +32,7 @@ from integrations.connectors.registry import get_connector_class
 from integrations.models import Integration
 from integrations.simulators.registry import simulator_names, simulator_url
 from portal.models import Company, Membership, Role
-from runs.models import LineStatus, Run, RunLine, RunStatus, Trigger
+from runs.models import DeliveryAttempt, LineStatus, Run, RunLine, RunStatus, Trigger
 from runs.services.attempts import in_doubt_message
 from runs.services.runs import NewLine, run_create
 
@@ -252,6 +252,9 @@ def _history(integration: Integration) -> None:
         RunLine.objects.bulk_create(lines)
         failed_count = sum(1 for line in lines if line.status == LineStatus.FAILED)
         doubtful = sum(1 for line in lines if line.status == LineStatus.IN_DOUBT)
+        DeliveryAttempt.objects.bulk_create(
+            _lost_answer(line, integration) for line in lines if line.status == LineStatus.IN_DOUBT
+        )
         # queued_at is auto_now_add, so the past is written with an update.
         Run.objects.filter(pk=run.pk).update(
             status=RunStatus.FINISHED,
@@ -283,6 +286,23 @@ def _in_doubt_line(run: Run, integration: Integration, position: int, queued: da
         message=in_doubt_message(integration.connector_label),
         attempts=1,
         finished_at=queued + timedelta(seconds=position),
+    )
+
+
+def _lost_answer(line: RunLine, integration: Integration) -> DeliveryAttempt:
+    """The one offer of a line in doubt: sent, and the connection broke off before the
+    answer came (the connector's own words for it)."""
+    label = integration.connector_label
+    return DeliveryAttempt(
+        line=line,
+        number=1,
+        started_at=(line.finished_at or timezone.now()) - timedelta(seconds=30),
+        duration_ms=30_000,
+        outcome=DeliveryAttempt.Outcome.IN_DOUBT,
+        message=(
+            f"The connection to {label} broke off after the record was sent "
+            "(RemoteProtocolError); it may have been booked."
+        ),
     )
 
 
