@@ -18,7 +18,7 @@ from notifications.models import (
     Subscription,
 )
 from portal.models import Company, Membership, Role
-from runs.models import LineStatus, Run, RunLine
+from runs.models import Run, RunLine
 from runs.reasons import reason_of
 
 # Per reason, the identifiers a mail names (the rest are behind the run's link).
@@ -210,9 +210,7 @@ def failure_report(*, integration: Integration, runs: Sequence[Run]) -> FailureR
     report = _report(integration, runs, lines)
     if not any(run.in_doubt for run in runs):  # the runs' counters: no query for most mails
         return report
-    doubtful = RunLine.objects.filter(
-        integration=integration.pk, run__in=run_ids, status=LineStatus.IN_DOUBT
-    )
+    doubtful = RunLine.objects.in_doubt(integration=integration.pk).filter(run__in=run_ids)
     count = doubtful.count()
     if not count:
         return report

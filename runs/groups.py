@@ -88,16 +88,17 @@ def failure_groups(
     """``lines`` (open failures already scoped to a company) grouped by kind and reason,
     largest group first, each with its field, a few example identifiers and the
     catalogue's explanation when the package's message is a known one."""
+    marked = Count("pk", filter=Q(reoffer=True))
     rows = list(
         lines.order_by()
         .values("kind", "message")
-        .annotate(n=Count("pk"), marked=Count("pk", filter=Q(reoffer=True)), example=Min("pk"))
+        .annotate(n=Count("pk"), marked=marked, example=Min("pk"))
         .order_by("-n", "kind", "message")[: MAX_MESSAGES + 1]
     )
     capped = len(rows) > MAX_MESSAGES
     if capped:
         # The rows read are not all there are: count the rest in a pass of their own.
-        totals = lines.aggregate(n=Count("pk"), marked=Count("pk", filter=Q(reoffer=True)))
+        totals = lines.aggregate(n=Count("pk"), marked=marked)
     else:
         totals = {"n": sum(row["n"] for row in rows), "marked": sum(r["marked"] for r in rows)}
     rows = rows[:MAX_MESSAGES]

@@ -202,6 +202,13 @@ class RunLineQuerySet(models.QuerySet["RunLine"]):
         )
         return lines if integration is None else lines.filter(integration=integration)
 
+    def in_doubt(self, *, integration: Any = None) -> RunLineQuerySet:
+        """Lines the package may or may not have booked, undecided: a person has to look
+        in the package. What the screens and the mails list beside the open failures.
+        ``integration``: an Integration or its pk."""
+        lines = self.filter(status=LineStatus.IN_DOUBT)
+        return lines if integration is None else lines.filter(integration=integration)
+
 
 class RunLine(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="lines")

@@ -269,9 +269,7 @@ def lines_in_doubt_of(*, integration: Integration, limit: int = IN_DOUBT_SHOWN) 
     look in the package. Read through the few runs that have any (``run_in_doubt``), then
     each run's lines of that status (``line_run_status``)."""
     runs = Run.objects.filter(integration=integration, in_doubt__gt=0).values("pk")
-    doubtful = RunLine.objects.filter(
-        integration=integration, run__in=runs, status=LineStatus.IN_DOUBT
-    )
+    doubtful = RunLine.objects.in_doubt(integration=integration).filter(run__in=runs)
     lines = list(
         doubtful.select_related("run")
         .only("id", "run_id", "run__number", "position", "kind", "identifier", "message")
