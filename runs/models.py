@@ -211,9 +211,15 @@ class RunLineQuerySet(models.QuerySet["RunLine"]):
 
 
 class RunLine(models.Model):
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="lines")
+    # Every line is written two or three times by the engine (claimed, then booked or
+    # failed), and a status change updates every index of the table: so no index that
+    # another one already leads with (run: line_run_position; integration: line_identity),
+    # and the other foreign keys, almost always empty, only where set (Meta.indexes).
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="lines", db_index=False)
     # Denormalised from run so "the same record in other runs" is one index seek.
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="+")
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     position = models.PositiveIntegerField(_("position"))
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
     identifier = models.CharField(_("identifier"), max_length=100)
@@ -233,7 +239,12 @@ class RunLine(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # The line of an earlier run this one re-offers (retry runs).
     source_line = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reoffers"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reoffers",
+        db_index=False,
     )
     correction = models.JSONField(_("correction"), null=True, blank=True)
     reoffer = models.BooleanField(_("re-offer"), default=False)
@@ -244,15 +255,26 @@ class RunLine(models.Model):
         blank=True,
         related_name="reoffered_lines",
         verbose_name=_("re-offered in"),
+        db_index=False,
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     resolution = models.TextField(_("resolution"), blank=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     edited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     # Optimistic locking: every change bumps it; an edit made on an older one is refused.
     version = models.PositiveIntegerField(default=1)
@@ -264,6 +286,7 @@ class RunLine(models.Model):
         blank=True,
         related_name="assigned_lines",
         verbose_name=_("assigned to"),
+        db_index=False,
     )
     # Retention: when the offered data, the correction and the delivery attempts (with
     # their exchanges) of this booked line were removed. The line itself stays.
@@ -321,6 +344,22 @@ class RunLine(models.Model):
                 ),
                 name="line_open_assigned",
             ),
+            # The other foreign keys: for "re-offered in", "re-offers of" and a user's
+            # deletion. Lines with none set (nearly all) are in none of these.
+            *(
+                models.Index(
+                    fields=[name],
+                    condition=models.Q(**{f"{name}__isnull": False}),
+                    name=f"line_{name}",
+                )
+                for name in (
+                    "source_line",
+                    "reoffered_in",
+                    "resolved_by",
+                    "edited_by",
+                    "assigned_to",
+                )
+            ),
         ]
 
     def __str__(self) -> str:
@@ -350,7 +389,10 @@ class DeliveryAttempt(models.Model):
         IN_DOUBT = "in_doubt", _("In doubt")
         SKIPPED = "skipped", _("Skipped")
 
-    line = models.ForeignKey(RunLine, on_delete=models.CASCADE, related_name="delivery_attempts")
+    # Indexed by attempt_line_number, which leads with it.
+    line = models.ForeignKey(
+        RunLine, on_delete=models.CASCADE, related_name="delivery_attempts", db_index=False
+    )
     number = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField(default=0)
@@ -405,7 +447,10 @@ class LineEdit(models.Model):
         MARK_BOOKED = "mark_booked", _("Marked as booked")
         OFFER_AGAIN = "offer_again", _("Offered again")
 
-    line = models.ForeignKey(RunLine, on_delete=models.CASCADE, related_name="edits")
+    # Indexed by edit_line_at, which leads with it.
+    line = models.ForeignKey(
+        RunLine, on_delete=models.CASCADE, related_name="edits", db_index=False
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
