@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
@@ -20,6 +21,32 @@ if TYPE_CHECKING:
     import httpx
 
     from integrations.http import Limiter
+
+
+class IntegrationCache:
+    """``Connector.cache`` for one integration: Django's cache, so every worker and every
+    slice of a run shares it, under the integration's own keys, each entry kept an hour.
+
+    An hour: long enough that a run's slices and the next runs of the day look nothing up
+    again, short enough that a code given to another record in the package is picked up
+    the same day even when no refusal told the connector so.
+    """
+
+    seconds = 3600
+
+    def __init__(self, integration: Integration) -> None:
+        # With its creation time: a database made anew (the demo, a test) numbers its
+        # integrations from 1 again, and must not find the GUIDs of the one before.
+        self.prefix = f"connector:{integration.pk}:{integration.created_at.timestamp():.6f}:"
+
+    def get(self, key: str) -> Any:
+        return cache.get(self.prefix + key)
+
+    def set(self, key: str, value: Any) -> None:
+        cache.set(self.prefix + key, value, self.seconds)
+
+    def delete(self, key: str) -> None:
+        cache.delete(self.prefix + key)
 
 
 class IntegrationCredentialStore:
@@ -171,6 +198,7 @@ def connector_for(
             integration.pk, min_interval=PackageLimits.of(connector_class).token_min_interval
         ),
         client=client,
+        cache=IntegrationCache(integration),
     )
     built.append(connector)
     return connector

@@ -284,6 +284,30 @@ class DemoFault:
             target[last] = self.bad
 
 
+class Cache(Protocol):
+    """What a connector may keep between calls: shared by every worker of its integration.
+
+    ``connector_for`` passes one backed by Django's cache, whose entries expire
+    (``integrations.credentials.IntegrationCache``); without it the connector keeps its
+    own, for as long as it lives. Keep only what the package can be asked again: an
+    entry may be gone, or stale, at any time.
+    """
+
+    def get(self, key: str) -> Any: ...
+
+    def set(self, key: str, value: Any) -> Any: ...
+
+    def delete(self, key: str) -> Any: ...
+
+
+class _DictCache(dict[str, Any]):
+    def set(self, key: str, value: Any) -> None:
+        self[key] = value
+
+    def delete(self, key: str) -> None:
+        self.pop(key, None)
+
+
 class Connector:
     """Base class. Subclasses fill in the class attributes and the abstract methods.
 
@@ -342,11 +366,13 @@ class Connector:
         settings: Mapping[str, Any],
         credentials: CredentialStore,
         client: httpx.Client,
+        cache: Cache | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.settings = dict(settings)
         self.credentials = credentials
         self.client = client
+        self.cache: Cache = cache if cache is not None else _DictCache()
 
     @classmethod
     def known_messages(cls) -> Mapping[str, KnownMessage]:

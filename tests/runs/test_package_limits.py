@@ -147,3 +147,37 @@ def test_a_run_bigger_than_the_day_pauses_with_its_reason_and_completes_after_mi
         assert (run.succeeded, run.failed) == (600, 0)
         creates = Counter((b["entity"], b["key"]) for b in sim.ledger() if not b.get("update"))
         assert len(creates) == 600 and max(creates.values()) == 1
+
+
+def test_a_second_run_asks_exact_for_no_code_the_first_one_looked_up(
+    integration, eager, shared_state
+):
+    """Exact allows 5,000 calls a day: the GUIDs of codes are shared between runs (and
+    the slices and workers of one), not looked up again by each."""
+    with run_simulator("exact", seed=7) as sim:
+        connected = _exact(integration, sim)
+        first = run_create(
+            integration=connected, trigger=Trigger.INTAKE, lines=_sales_entries(3, bad=0)
+        )
+        again = []
+        for n in range(3):  # new invoices for the same customers
+            entry = record("sales_invoice", n + 3, "exact")
+            entry["relation_code"] = record("sales_invoice", n, "exact")["relation_code"]
+            again.append(NewLine("sales_invoice", identifier_of("sales_invoice", entry), entry))
+        second = run_create(integration=connected, trigger=Trigger.INTAKE, lines=again)
+
+    def look_ups(run):
+        return [
+            exchange["url"]
+            for line in run.lines.all()
+            for attempt in line.delivery_attempts.all()
+            for exchange in attempt.exchanges
+            if exchange["method"] == "GET"
+            and ("crm/Accounts" in exchange["url"] or "GLAccounts" in exchange["url"])
+        ]
+
+    for run in (first, second):
+        run.refresh_from_db()
+        assert run.status == RunStatus.FINISHED and run.succeeded == run.total, lines(run)
+    assert look_ups(first)
+    assert look_ups(second) == []

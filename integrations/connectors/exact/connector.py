@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
@@ -62,17 +62,8 @@ _LOOKUPS = {
 }
 
 
-class Cache(Protocol):
-    """Anything with get/set, e.g. Django's cache, so workers share resolved GUIDs."""
-
-    def get(self, key: str) -> Any: ...
-
-    def set(self, key: str, value: Any) -> Any: ...
-
-
-class _DictCache(dict[str, Any]):
-    def set(self, key: str, value: Any) -> None:
-        self[key] = value
+# GUIDs a booking took from the cache: (what, code, GUID).
+_Remembered = list[tuple[str, str, str]]
 
 
 class _NotInExact(Exception):
@@ -120,55 +111,69 @@ class ExactConnector(Connector):
     def spoil_examples(cls, records: dict[str, list[dict[str, Any]]]) -> None:
         examples.spoil(records)
 
-    def __init__(self, *, cache: Cache | None = None, **connection: Any) -> None:
-        """``connection`` as for every connector; ``cache`` shares resolved GUIDs."""
-        super().__init__(**connection)
-        self.cache: Cache = cache if cache is not None else _DictCache()
-
     def _url(self, path: str) -> str:
         return f"{self.base_url}/api/v1/{int(self.settings['division'])}/{path}"
 
     # --- records -------------------------------------------------------------------
     def to_package(self, kind: str, record: Mapping[str, Any]) -> dict[str, Any]:
         """The entity body. Resolves relation and G/L account codes to GUIDs (cached)."""
-        return self._body(kind, record, [])
+        return self._body(kind, record, [], [])
 
-    def _body(self, kind: str, record: Mapping[str, Any], trail: list[Exchange]) -> dict[str, Any]:
+    def _body(
+        self, kind: str, record: Mapping[str, Any], trail: list[Exchange], remembered: _Remembered
+    ) -> dict[str, Any]:
         try:
             return to_exact(
-                kind, record, self.settings, lambda what, code: self._guid(what, code, kind, trail)
+                kind,
+                record,
+                self.settings,
+                lambda what, code: self._guid(what, code, kind, trail, remembered),
             )
         except _NotInExact as missing:
             raise self._not_found(missing, record, trail) from None
 
     def book(self, kind: str, record: Mapping[str, Any], *, idempotency_key: str) -> Outcome:
         trail: list[Exchange] = []
-        if kind in _RELATIONS:
-            return self._deliver_relation(kind, record, trail)
+        remembered: _Remembered = []
         try:
-            found = self._find(kind, record, trail)
+            return self._book(kind, record, trail, remembered)
+        except DeliveryError as err:
+            if err.fault is not Fault.DATA or not self._changed(remembered, kind, trail):
+                raise
+        # A GUID the cache gave is no longer what Exact has for its code (the account was
+        # deleted, or made again): once more from the start, the look-up for an earlier
+        # booking included, with what Exact answers now.
+        return self._book(kind, record, trail, [])
+
+    def _book(
+        self, kind: str, record: Mapping[str, Any], trail: list[Exchange], remembered: _Remembered
+    ) -> Outcome:
+        if kind in _RELATIONS:
+            return self._deliver_relation(kind, record, trail, remembered)
+        try:
+            found = self._find(kind, record, trail, remembered)
         except _NotInExact as missing:
             raise self._not_found(missing, record, trail) from None
         if found is not None:
             return Outcome(Result.ALREADY_BOOKED, found, trail)
-        body = self._body(kind, record, trail)
+        body = self._body(kind, record, trail, remembered)
         try:
             response = self._call(
                 "POST", self._url(ENTITIES[kind].path), kind=kind, trail=trail, json=body
             )
         except DeliveryError as err:
             if err.fault is Fault.DATA and _IN_USE.search(err.message):
-                found = self._find(kind, record, trail)
+                found = self._find(kind, record, trail, [])
                 if found is not None:
                     return Outcome(Result.ALREADY_BOOKED, found, trail)
             raise
         return Outcome(Result.BOOKED, str(_unwrap(response)[ENTITIES[kind].id_field]), trail)
 
     def _deliver_relation(
-        self, kind: str, record: Mapping[str, Any], trail: list[Exchange]
+        self, kind: str, record: Mapping[str, Any], trail: list[Exchange], remembered: _Remembered
     ) -> Outcome:
-        body = self._body(kind, record, trail)
-        found = self._account(record["code"], kind, trail)
+        body = self._body(kind, record, trail, remembered)
+        found = self._account(record["code"], kind, trail, remembered)
         if found is None:
             try:
                 response = self._call(
@@ -178,7 +183,7 @@ class ExactConnector(Connector):
                 # Created meanwhile (an earlier offer whose answer was lost): update it.
                 if not (err.fault is Fault.DATA and _CODE_IN_USE.search(err.message)):
                     raise
-                found = self._account(record["code"], kind, trail, cached=False)
+                found = self._account(record["code"], kind, trail, None)
                 if found is None:
                     raise
             else:
@@ -192,13 +197,15 @@ class ExactConnector(Connector):
 
     def find_existing(self, kind: str, record: Mapping[str, Any]) -> str | None:
         if kind in _RELATIONS:
-            return self._account(record["code"], kind, [])
+            return self._account(record["code"], kind, [], [])
         try:
-            return self._find(kind, record, [])
+            return self._find(kind, record, [], [])
         except _NotInExact:
             return None
 
-    def _find(self, kind: str, record: Mapping[str, Any], trail: list[Exchange]) -> str | None:
+    def _find(
+        self, kind: str, record: Mapping[str, Any], trail: list[Exchange], remembered: _Remembered
+    ) -> str | None:
         """Look the entry up by what we wrote into it: YourRef, or the entry number in
         the Notes of its lines. Only by our own key, compared whole and exactly (Exact
         compares without case): never a near match that could be another record."""
@@ -213,7 +220,8 @@ class ExactConnector(Connector):
         where = f"{field} eq {_quote(key)}"
         if kind == "purchase_invoice":
             # Supplier invoice numbers are only unique per supplier.
-            where += f" and Supplier eq guid'{self._guid('supplier', record['relation_code'], kind, trail)}'"
+            supplier = self._guid("supplier", record["relation_code"], kind, trail, remembered)
+            where += f" and Supplier eq guid'{supplier}'"
         found = self._select(path, where, f"EntryID,{field}", kind, trail)
         return next((str(row["EntryID"]) for row in found if str(row.get(field)) == key), None)
 
@@ -223,30 +231,58 @@ class ExactConnector(Connector):
         return pages(self)
 
     # --- GUIDs of codes --------------------------------------------------------------
+    # Every look-up is a call against Exact's 60 a minute and 5,000 a day, so what one
+    # found is kept in ``self.cache``: shared by the integration's workers and the slices
+    # of a run (``connector_for``), and dropped when Exact refuses a record that used it.
     def _account(
-        self, code: str, kind: str, trail: list[Exchange], *, cached: bool = True
+        self, code: str, kind: str, trail: list[Exchange], remembered: _Remembered | None
     ) -> str | None:
+        """The account's GUID, or None. ``remembered`` None: ask Exact, not the cache."""
         try:
-            return self._guid("account", code, kind, trail, cached=cached)
+            return self._guid("account", code, kind, trail, remembered)
         except _NotInExact:
             return None
 
     def _guid(
-        self, what: str, code: str, kind: str, trail: list[Exchange], *, cached: bool = True
+        self,
+        what: str,
+        code: str,
+        kind: str,
+        trail: list[Exchange],
+        remembered: _Remembered | None,
     ) -> str:
+        """The GUID of ``code``: from the cache (noted in ``remembered``) or from Exact.
+
+        ``remembered`` None: from Exact, whatever the cache holds.
+        """
         key = self._cache_key(what, code)
-        guid = self.cache.get(key) if cached else None
+        guid = self.cache.get(key) if remembered is not None else None
         if guid:
+            remembered.append((what, code, str(guid)))  # type: ignore[union-attr]
             return str(guid)
         path, _ = _LOOKUPS[what]
         # Exact stores relation codes right-aligned in 18 characters; compare like with like.
         wanted = code.strip().rjust(18) if path == "crm/Accounts" else code.strip()
         found = self._select(path, f"Code eq {_quote(wanted)}", "ID,Code", kind, trail)
         if not found:
+            self.cache.delete(key)
             raise _NotInExact(what, code)
         guid = str(found[0]["ID"])
         self.cache.set(key, guid)
         return guid
+
+    def _changed(self, remembered: _Remembered, kind: str, trail: list[Exchange]) -> bool:
+        """Whether a GUID taken from the cache is no longer Exact's for its code.
+
+        Asked after a refusal: each is looked up again, the cache then holds the answer.
+        """
+        changed = False
+        for what, code, guid in dict.fromkeys(remembered):
+            try:
+                changed |= self._guid(what, code, kind, trail, None) != guid
+            except _NotInExact:
+                changed = True
+        return changed
 
     def _cache_key(self, what: str, code: str) -> str:
         # Customers and suppliers share crm/Accounts, hence one namespace for both.

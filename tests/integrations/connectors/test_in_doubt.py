@@ -153,9 +153,9 @@ def test_an_exact_account_created_meanwhile_is_updated_not_refused(sims):
     class LooksTooEarly(ExactConnector):
         looked = 0
 
-        def _account(self, code, kind, trail, *, cached=True):
+        def _account(self, code, kind, trail, remembered):
             self.looked += 1
-            return None if self.looked == 1 else super()._account(code, kind, trail, cached=cached)
+            return None if self.looked == 1 else super()._account(code, kind, trail, remembered)
 
     sim = sims["exact"]
     connector = connect(sims, "exact")

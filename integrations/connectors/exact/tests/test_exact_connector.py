@@ -133,11 +133,11 @@ class BlindFirstLookUp(ExactConnector):
 
     blind = True
 
-    def _find(self, kind, record, trail):
+    def _find(self, kind, record, trail, remembered):
         if self.blind:
             self.blind = False
             return None
-        return super()._find(kind, record, trail)
+        return super()._find(kind, record, trail, remembered)
 
 
 def test_in_use_from_a_race_is_already_booked(sim, relations):
@@ -231,6 +231,9 @@ def test_account_guids_are_looked_up_once_and_cached(sim, relations):
         def set(self, key, value):
             shared[key] = value
 
+        def delete(self, key):
+            shared.pop(key, None)
+
     connector = ExactConnector(
         base_url=sim.base_url,
         settings=SETTINGS,
@@ -245,6 +248,59 @@ def test_account_guids_are_looked_up_once_and_cached(sim, relations):
 
     assert not [e for e in second.exchanges if "crm/Accounts" in e.url or "GLAccounts" in e.url]
     assert any(key.endswith(":account:D1001") for key in shared)
+
+
+UNKNOWN_GUID = "0b0e3c1e-0000-4000-8000-000000000000"
+
+
+def _stale(connector, code):
+    """Put a GUID Exact does not know in the cache for ``code``, as if its account had
+    been deleted and made anew in Exact since it was looked up. Answer the cache key."""
+    key = next(key for key in connector.cache if key.endswith(f":account:{code}"))
+    connector.cache.set(key, UNKNOWN_GUID)
+    return key
+
+
+def test_an_invoice_whose_cached_customer_exact_no_longer_knows_is_booked_with_the_new_guid(
+    relations,
+):
+    key = _stale(relations, "D1001")
+
+    outcome = relations.book("sales_invoice", sales_invoice(), idempotency_key="k")
+
+    assert outcome.result is Result.BOOKED
+    posts = [e for e in outcome.exchanges if e.method == "POST"]
+    assert [e.status for e in posts] == [400, 201]
+    assert "Not found: Customer" in posts[0].response_body
+    assert UNKNOWN_GUID not in posts[1].request_body
+    assert relations.cache.get(key) not in (None, UNKNOWN_GUID)
+
+
+def test_a_customer_whose_cached_guid_exact_no_longer_knows_is_updated_under_its_real_one(
+    relations,
+):
+    key = _stale(relations, "D1001")
+
+    outcome = relations.book("customer", customer(name="Bakkerij Jansen"), idempotency_key="k")
+
+    assert outcome.result is Result.UPDATED
+    assert outcome.external_id == relations.cache.get(key) != UNKNOWN_GUID
+    puts = [e for e in outcome.exchanges if e.method == "PUT"]
+    assert [e.status for e in puts] == [404, 204]
+
+
+def test_a_refusal_with_guids_still_right_is_not_offered_twice(relations):
+    relations.book("sales_invoice", sales_invoice(), idempotency_key="k")  # GUIDs cached
+
+    with pytest.raises(DeliveryError) as refused:
+        relations.book(
+            "sales_invoice",
+            sales_invoice(invoice_number="VF2024-000002", journal="80"),
+            idempotency_key="k",
+        )
+
+    assert "Not found: Journal" in refused.value.message
+    assert len([e for e in refused.value.exchanges if e.method == "POST"]) == 1
 
 
 def test_only_entry_numbers_that_are_numbers_become_exact_entry_numbers():
