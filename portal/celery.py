@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import redis
 from celery import Celery
+from celery.signals import worker_init, worker_process_init
 from kombu.transport import redis as kombu_redis
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -41,3 +43,18 @@ class RedisTransport(kombu_redis.Transport):
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+# A run's lines are offered by a pool of HTTP threads while one thread writes outcomes
+# and claims the next lines (runs/services/export.py). CPython hands the GIL over every
+# 5 ms by default: a thread whose answer has come back waits up to that long behind the
+# database thread's work, longer than a call to a package nearby takes. At 1 ms the
+# threads' wait is cut to what the work itself costs: measured in bench/export_throughput.py
+# (docs/benchmarks.md, "The export gap: the GIL's hand-over").
+GIL_SWITCH_SECONDS = 0.001
+
+
+@worker_init.connect
+@worker_process_init.connect
+def _short_gil_switch(**_: Any) -> None:
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
