@@ -39,13 +39,15 @@ BODY_DISPLAY_LIMIT = 20_000
 def _get_line(membership: Membership, line_id: int) -> RunLine:
     """The line if it belongs to the member's company; 404 otherwise."""
     return get_object_or_404(
-        RunLine.objects.select_related(
-            "run", "run__integration", "reoffered_in", "edited_by", "resolved_by", "assigned_to"
-        )
+        # Two joins, not seven: PostgreSQL took ~5 ms to plan the line with its three
+        # people and the run it was re-offered in joined, against 0.4 ms to run it. Those
+        # are seldom set, and a prefetch of an empty key makes no query.
+        RunLine.objects.select_related("run__integration")
+        .prefetch_related("reoffered_in", "edited_by", "resolved_by", "assigned_to")
         # A page view has no business decrypting the integration's secrets (~0.4 ms).
         .defer("run__integration__credentials"),
         pk=line_id,
-        integration__company=membership.company,
+        run__integration__company=membership.company,
     )
 
 
