@@ -118,6 +118,7 @@ def _subject(mail: Mail, reports: list[FailureReport], *, waiting: bool) -> str:
         }
     count = sum(report.open_count for report in reports)
     if mail.kind == MailKind.ASSIGNED:
+        count += sum(report.in_doubt_count for report in reports)
         return ngettext(
             "%(count)s line of %(integration)s assigned to you — %(company)s",
             "%(count)s lines of %(integration)s assigned to you — %(company)s",

@@ -211,6 +211,11 @@ def failure_report(*, integration: Integration, runs: Sequence[Run]) -> FailureR
     if not any(run.in_doubt for run in runs):  # the runs' counters: no query for most mails
         return report
     doubtful = RunLine.objects.in_doubt(integration=integration.pk).filter(run__in=run_ids)
+    return _with_in_doubt(report, doubtful)
+
+
+def _with_in_doubt(report: FailureReport, doubtful: QuerySet[RunLine]) -> FailureReport:
+    """``report`` with the lines in doubt among ``doubtful``: how many, the oldest named."""
     count = doubtful.count()
     if not count:
         return report
@@ -219,10 +224,12 @@ def failure_report(*, integration: Integration, runs: Sequence[Run]) -> FailureR
 
 
 def assigned_report(*, integration: Integration, line_ids: Sequence[int]) -> FailureReport:
-    """The assigned lines still open, grouped by reason as the failure mail groups them;
-    read through the integration's open failures, so never another company's lines."""
+    """The assigned lines still open, grouped by reason as the failure mail groups them,
+    and those still in doubt; read through the integration's own lines, so never another
+    company's."""
     lines = RunLine.objects.open_failures(integration=integration.pk).filter(pk__in=list(line_ids))
-    return _report(integration, [], lines)
+    doubtful = RunLine.objects.in_doubt(integration=integration.pk).filter(pk__in=list(line_ids))
+    return _with_in_doubt(_report(integration, [], lines), doubtful)
 
 
 def assignment_mails_wanted(*, user_id: int) -> bool:

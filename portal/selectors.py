@@ -164,7 +164,12 @@ def _annotated(user: AbstractBaseUser, now: dt.datetime) -> QuerySet[Integration
         .annotate(
             open_failures=_count(_open(here)),
             in_doubt=lines_in_doubt(integration=here),
-            assigned_to_me=_count(_open(here).filter(assigned_to_id=user.pk)),
+            # Lines in doubt are assigned too: someone has to look them up in the package.
+            assigned_to_me=_count(
+                RunLine.objects.awaiting_a_person(integration=here)
+                .order_by()
+                .filter(assigned_to_id=user.pk)
+            ),
             oldest_failure=Subquery(
                 _open(here).values("integration").annotate(m=Min("finished_at")).values("m"),
                 output_field=DateTimeField(),

@@ -209,6 +209,11 @@ class RunLineQuerySet(models.QuerySet["RunLine"]):
         lines = self.filter(status=LineStatus.IN_DOUBT)
         return lines if integration is None else lines.filter(integration=integration)
 
+    def awaiting_a_person(self, *, integration: Any = None) -> RunLineQuerySet:
+        """Open failures and lines in doubt: what can be assigned to someone.
+        ``integration``: an Integration, its pk or an ``OuterRef`` to one."""
+        return self.open_failures(integration=integration) | self.in_doubt(integration=integration)
+
 
 class RunLine(models.Model):
     # Every line is written two or three times by the engine (claimed, then booked or
@@ -377,6 +382,11 @@ class RunLine(models.Model):
             and self.reoffered_in_id is None
             and self.resolved_at is None
         )
+
+    @property
+    def awaits_a_person(self) -> bool:
+        """Fixed, or checked in the package, by someone: it can be assigned."""
+        return self.is_open_failure or self.status == LineStatus.IN_DOUBT
 
 
 class DeliveryAttempt(models.Model):

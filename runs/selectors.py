@@ -264,15 +264,31 @@ class LinesInDoubt:
     count: int
 
 
-def lines_in_doubt_of(*, integration: Integration, limit: int = IN_DOUBT_SHOWN) -> LinesInDoubt:
-    """The integration's lines in doubt, oldest run first: each waits for a person to
-    look in the package. Read through the few runs that have any (``run_in_doubt``), then
-    each run's lines of that status (``line_run_status``)."""
+def lines_in_doubt_of(
+    *,
+    integration: Integration,
+    limit: int = IN_DOUBT_SHOWN,
+    assigned_to: AbstractBaseUser | AnonymousUser | None = None,
+) -> LinesInDoubt:
+    """The integration's lines in doubt (``assigned_to``'s if given), oldest run first:
+    each waits for a person to look in the package. Read through the few runs that have
+    any (``run_in_doubt``), then each run's lines of that status (``line_run_status``)."""
     runs = Run.objects.filter(integration=integration, in_doubt__gt=0).values("pk")
     doubtful = RunLine.objects.in_doubt(integration=integration).filter(run__in=runs)
+    if assigned_to is not None:
+        doubtful = doubtful.filter(assigned_to_id=assigned_to.pk)
     lines = list(
-        doubtful.select_related("run")
-        .only("id", "run_id", "run__number", "position", "kind", "identifier", "message")
+        doubtful.select_related("run", "assigned_to")
+        .only(
+            "id",
+            "run_id",
+            "run__number",
+            "position",
+            "kind",
+            "identifier",
+            "message",
+            "assigned_to__username",
+        )
         .order_by("run__number", "position")[:limit]
     )
     count = len(lines) if len(lines) < limit else doubtful.count()

@@ -512,7 +512,8 @@ class AssigneeNotMember(CorrectionError):
 def integration_lines_assign(
     *, integration: Integration, line_ids: Iterable[int], assignee: User | None, user: User
 ) -> int:
-    """Assign the open failed lines (of ``line_ids``) to ``assignee``, or to nobody.
+    """Assign the open failed lines and lines in doubt (of ``line_ids``) to ``assignee``,
+    or to nobody.
 
     The assignee must be a member of the integration's company (consultants are). Each
     change is in the line's history. Returns how many lines changed hands.
@@ -526,9 +527,13 @@ def integration_lines_assign(
         raise AssigneeNotMember
     new_id = assignee.pk if assignee is not None else None
     with transaction.atomic():
-        lines = [
-            line for line in _open_lines_of(integration, line_ids) if line.assigned_to_id != new_id
-        ]
+        waiting = (
+            RunLine.objects.select_for_update()
+            .awaiting_a_person(integration=integration)
+            .filter(pk__in=list(line_ids))
+            .order_by("run_id", "position")
+        )
+        lines = [line for line in waiting if line.assigned_to_id != new_id]
         # Usernames in one query: FOR UPDATE cannot take the outer join of select_related.
         previous: dict[int | None, str] = dict(
             get_user_model()

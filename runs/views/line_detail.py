@@ -108,7 +108,7 @@ def _page_context(membership: Membership, line: RunLine) -> dict[str, Any]:
         if line.message
         else [],
         "members": company_members(membership.company_id)
-        if membership.allows(Role.EDITOR) and line.is_open_failure
+        if membership.allows(Role.EDITOR) and line.awaits_a_person
         else [],
         "other_lines": history.other_lines,
         "attempts": attempts,

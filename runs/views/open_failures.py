@@ -89,7 +89,7 @@ def open_failures(
     context["open_count"] = groups.lines  # counted in the groups' pass
     context["marked_runs"] = runs_with_marked_lines(integration=integration)
     # Not failed, but waiting for a person all the same: booked in the package or not?
-    context["in_doubt"] = lines_in_doubt_of(integration=integration)
+    context["in_doubt"] = lines_in_doubt_of(integration=integration, assigned_to=assigned_to)
     return render(request, "runs/open_failures.html", context)
 
 

@@ -178,3 +178,22 @@ def test_a_mail_never_names_another_companys_lines(
     assert message is not None
     assert "20020" not in message.body and "10010" in message.body
     assert "20020" not in part(smtp.messages[0], "plain")
+
+
+def test_a_line_in_doubt_assigned_on_its_page_is_mailed_as_one_to_look_up(
+    integration, people, smtp, eager, django_capture_on_commit_callbacks
+):
+    run = failed_run(integration, ["10010", "10011"])
+    line = run.lines.get(identifier="10011")
+    RunLine.objects.filter(pk=line.pk).update(status="in_doubt", message="In doubt — check.")
+    url = reverse("line_assign", kwargs={"company_slug": "de-vries", "line_id": line.pk})
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(people["editor"]).post(url, {"assignee": people["consultant"].pk})
+
+    [message] = smtp.wait_for(1)
+    assert message["Subject"].startswith("1 line of Accounting link assigned to you")
+    text = part(message, "plain")
+    assert "assigned lines in doubt of Accounting link (Bakkerij De Vries BV) to you" in text
+    assert "1 line in doubt: booked or not?" in text
+    assert f"/lines/{line.pk}/" in text
+    assert "10010" not in text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from runs.groups import failure_groups
-from runs.models import LineEdit, RunLine
+from runs.models import LineEdit, LineStatus, Run, RunLine
 from tests.runs.screens.conftest import client_for
 
 
@@ -71,3 +71,37 @@ def test_a_whole_group_is_assigned_and_shows_under_assigned_to_me(
     overview = client_for(consultant).get(reverse("overview"), {"mine": "on"})
     assert "Bakkerij De Vries BV" in overview.text
     assert "Jansen Transport BV" not in overview.text
+
+
+def test_a_line_in_doubt_is_assigned_from_its_page_and_counts_as_assigned_to_me(
+    editor, consultant, integration, customer_line
+):
+    RunLine.objects.filter(pk=customer_line.pk).update(status=LineStatus.IN_DOUBT)
+    Run.objects.filter(pk=customer_line.run_id).update(in_doubt=1)
+    client = client_for(editor)
+    page = client.get(
+        reverse("line_detail", kwargs={"company_slug": "de-vries", "line_id": customer_line.pk})
+    ).text
+    assert 'id="line-assignee"' in page
+
+    client.post(_assign_url(customer_line), {"assignee": consultant.pk})
+
+    customer_line.refresh_from_db()
+    assert customer_line.assigned_to == consultant
+    mine = client_for(consultant).get(
+        reverse(
+            "open_failures", kwargs={"company_slug": "de-vries", "integration_id": integration.pk}
+        ),
+        {"assigned": "me"},
+    )
+    assert [line.pk for line in mine.context["in_doubt"].lines] == [customer_line.pk]
+    assert "<td>consultant</td>" in mine.text
+    overview = client_for(consultant).get(reverse("overview"), {"mine": "on"})
+    assert "Bakkerij De Vries BV" in overview.text
+
+
+def test_a_line_booked_or_resolved_cannot_be_assigned(editor, consultant, customer_line):
+    RunLine.objects.filter(pk=customer_line.pk).update(status=LineStatus.SUCCEEDED)
+    client_for(editor).post(_assign_url(customer_line), {"assignee": consultant.pk})
+    customer_line.refresh_from_db()
+    assert customer_line.assigned_to is None
