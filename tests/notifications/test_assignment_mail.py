@@ -106,14 +106,20 @@ def test_the_mail_is_in_the_assignees_language(
     assert "(2 regels)" in part(message, "plain")
 
 
+def _assign_on_its_page(line, people, capture) -> None:
+    """The editor gives ``line`` to the consultant on the line's page."""
+    url = reverse("line_assign", kwargs={"company_slug": "de-vries", "line_id": line.pk})
+    with capture(execute=True):
+        client_for(people["editor"]).post(url, {"assignee": people["consultant"].pk})
+
+
 def test_one_line_assigned_on_its_page_is_mailed(
     integration, people, smtp, eager, django_capture_on_commit_callbacks
 ):
     run = failed_run(integration, ["10010", "10011"])
-    line = run.lines.get(identifier="10011")
-    url = reverse("line_assign", kwargs={"company_slug": "de-vries", "line_id": line.pk})
-    with django_capture_on_commit_callbacks(execute=True):
-        client_for(people["editor"]).post(url, {"assignee": people["consultant"].pk})
+    _assign_on_its_page(
+        run.lines.get(identifier="10011"), people, django_capture_on_commit_callbacks
+    )
 
     [message] = smtp.wait_for(1)
     assert message["Subject"].startswith("1 line of Accounting link assigned to you")
@@ -186,9 +192,7 @@ def test_a_line_in_doubt_assigned_on_its_page_is_mailed_as_one_to_look_up(
     run = failed_run(integration, ["10010", "10011"])
     line = run.lines.get(identifier="10011")
     RunLine.objects.filter(pk=line.pk).update(status="in_doubt", message="In doubt — check.")
-    url = reverse("line_assign", kwargs={"company_slug": "de-vries", "line_id": line.pk})
-    with django_capture_on_commit_callbacks(execute=True):
-        client_for(people["editor"]).post(url, {"assignee": people["consultant"].pk})
+    _assign_on_its_page(line, people, django_capture_on_commit_callbacks)
 
     [message] = smtp.wait_for(1)
     assert message["Subject"].startswith("1 line of Accounting link assigned to you")
