@@ -80,3 +80,25 @@ def test_another_package_cannot_take_a_built_in_key(tmp_path, monkeypatch, fresh
     _install(tmp_path, monkeypatch, name="cloud_portal_impostor", key="exact")
 
     assert get_connector_class("exact").label == "Exact Online"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", [key for key, _ in connector_choices()])
+def test_every_package_is_built_for_an_integration_with_the_integrations_shared_cache(
+    integration, key
+):
+    """connector_for hands every connector its integration's cache: one that takes
+    keywords of its own must still pass the constructor's others on."""
+    from integrations.credentials import IntegrationCache, connector_for
+
+    integration.connector = key
+    integration.settings = dict(get_connector_class(key).demo_settings[0])
+    integration.save()
+    first, second = connector_for(integration), connector_for(integration)
+    try:
+        first.cache.set("seen", "yes")
+        assert isinstance(first.cache, IntegrationCache)
+        assert second.cache.get("seen") == "yes"
+    finally:
+        first.client.close()
+        second.client.close()

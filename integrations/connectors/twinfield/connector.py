@@ -20,7 +20,6 @@ import httpx
 
 from integrations.connectors.base import (
     Connector,
-    CredentialStore,
     DeliveryError,
     Fault,
     OnExisting,
@@ -91,26 +90,14 @@ class TwinfieldConnector(Connector):
     # The simulator's offices, the first the default (simulator/rules.py OFFICES).
     demo_settings = ({"office": "NLA000001"}, {"office": "NLA000002"})
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        settings: Mapping[str, Any],
-        credentials: CredentialStore,
-        client: httpx.Client,
-    ) -> None:
+    def __init__(self, *, settings: Mapping[str, Any], **connection: Any) -> None:
         defaults = {
             "destiny": "final",
             "debtors_account": DEFAULT_DEBTORS_ACCOUNT,
             "creditors_account": DEFAULT_CREDITORS_ACCOUNT,
         }
         present = {name: value for name, value in settings.items() if value not in (None, "")}
-        super().__init__(
-            base_url=base_url,
-            settings=defaults | present,
-            credentials=credentials,
-            client=client,
-        )
+        super().__init__(settings=defaults | present, **connection)
         # The cluster of the current access token (one validation per token).
         self._cluster_of: dict[str, str] = {}
 
