@@ -256,9 +256,8 @@ class ExactConnector(Connector):
         ``remembered`` None: from Exact, whatever the cache holds.
         """
         key = self._cache_key(what, code)
-        guid = self.cache.get(key) if remembered is not None else None
-        if guid:
-            remembered.append((what, code, str(guid)))  # type: ignore[union-attr]
+        if remembered is not None and (guid := self.cache.get(key)):
+            remembered.append((what, code, str(guid)))
             return str(guid)
         path, _ = _LOOKUPS[what]
         # Exact stores relation codes right-aligned in 18 characters; compare like with like.
