@@ -96,6 +96,9 @@ def test_a_line_in_doubt_is_assigned_from_its_page_and_counts_as_assigned_to_me(
     )
     assert [line.pk for line in mine.context["in_doubt"].lines] == [customer_line.pk]
     assert "<td>consultant</td>" in mine.text
+    # The failed lines are not theirs; that is what the empty list says, not "all fixed".
+    assert "No open failed lines are assigned to you." in mine.text
+    assert "everything that failed was re-offered" not in mine.text
     overview = client_for(consultant).get(reverse("overview"), {"mine": "on"})
     assert "Bakkerij De Vries BV" in overview.text
 
