@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from django.db import connections
 from django.db.models import (
     Count,
     F,
@@ -481,6 +482,82 @@ def run_history(
     One query whatever the depth: no OFFSET, no COUNT(*). It reads one row more than
     it shows to know whether there is an older page.
     """
+    rows = list(
+        _history_runs(integration, status, date_from, date_to, before)
+        .annotate(retry_of_number=F("retry_of__number"))
+        .order_by("-number")
+        .values_list(*HISTORY_FIELDS, "retry_of_number")[: page_size + 1]
+    )
+    older = rows[page_size - 1][_HISTORY_NUMBER] if len(rows) > page_size else None
+    return HistoryPage(rows=rows[:page_size], older_before=older, is_newest=before is None)
+
+
+# A row version's place and the transaction that wrote it. Any write to a row makes a
+# new version with a new ctid (a HOT update included), and a version's xmin is the
+# transaction that wrote it, so (ctid, xmin) names one committed state of a row: another
+# transaction never sees a state in between. Read from PostgreSQL's system columns, they
+# cost no column, index or trigger of our own.
+_ROW_VERSION = "ctid::text || ':' || xmin::text"
+
+
+def history_versions(
+    *,
+    integration: Integration,
+    status: str = HistoryFilter.ALL,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    before: int | None = None,
+    page_size: int = HISTORY_PAGE_SIZE,
+) -> tuple[Any, ...] | None:
+    """What History's page is drawn from, as a small value that changes whenever the page
+    would: the version of each run on the page (and of the next one, which decides the
+    Older link), whether it is active, and the version of each pruning shown. None where
+    the database keeps no row versions (SQLite).
+
+    One statement, written out rather than built by the ORM: it is read on every visit
+    to History, and building it costs more than running it. It selects the same runs
+    as ``run_history`` (``_history_runs``); tests/integrations/test_views_history.py
+    holds the two to the same rows for every filter.
+    """
+    connection = connections[Run.objects.db]
+    if connection.vendor != "postgresql":
+        return None
+    conditions = ["integration_id = %s"]
+    params: list[Any] = [integration.pk]
+    if status == HistoryFilter.ERRORS:
+        conditions.append("(failed > 0 OR in_doubt > 0 OR status = %s)")
+        params.append(RunStatus.FAILED)
+    elif status == HistoryFilter.RUNNING:
+        conditions.append("status = ANY(%s)")
+        params.append(list(ACTIVE_STATUSES))
+    if date_from is not None:
+        conditions.append("queued_at >= %s")
+        params.append(_start_of(date_from))
+    if date_to is not None:
+        conditions.append("queued_at < %s")
+        params.append(_start_of(date_to + dt.timedelta(days=1)))
+    if before is not None:
+        conditions.append("number < %s")
+        params.append(before)
+    sql = (
+        f"(SELECT 'run', id, {_ROW_VERSION}, status = ANY(%s) FROM {Run._meta.db_table}"  # noqa: S608 - our own fragments; every value is a parameter
+        f" WHERE {' AND '.join(conditions)} ORDER BY number DESC LIMIT %s)"
+        f" UNION ALL (SELECT 'pruning', id, {_ROW_VERSION}, false FROM {Pruning._meta.db_table}"
+        " WHERE integration_id = %s AND lines > 0 ORDER BY pruned_at DESC LIMIT %s)"
+    )
+    params = [list(ACTIVE_STATUSES), *params, page_size + 1, integration.pk, PRUNINGS_SHOWN]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return tuple(sorted(cursor.fetchall()))
+
+
+def _history_runs(
+    integration: Integration,
+    status: str,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    before: int | None,
+) -> QuerySet[Run]:
     runs = Run.objects.filter(integration=integration)
     if status == HistoryFilter.ERRORS:
         # Lines in doubt wait for a person as failed ones do.
@@ -493,22 +570,16 @@ def run_history(
         runs = runs.filter(queued_at__lt=_start_of(date_to + dt.timedelta(days=1)))
     if before is not None:
         runs = runs.filter(number__lt=before)
-    rows = list(
-        runs.annotate(retry_of_number=F("retry_of__number"))
-        .order_by("-number")
-        .values_list(*HISTORY_FIELDS, "retry_of_number")[: page_size + 1]
-    )
-    older = rows[page_size - 1][_HISTORY_NUMBER] if len(rows) > page_size else None
-    return HistoryPage(rows=rows[:page_size], older_before=older, is_newest=before is None)
+    return runs
 
 
 def prunings_of(*, integration: Integration) -> list[Pruning]:
     """The latest retention passes that removed details of this integration's lines."""
-    return list(
-        Pruning.objects.filter(integration=integration, lines__gt=0).order_by("-pruned_at")[
-            :PRUNINGS_SHOWN
-        ]
-    )
+    return list(_prunings(integration)[:PRUNINGS_SHOWN])
+
+
+def _prunings(integration: Integration) -> QuerySet[Pruning]:
+    return Pruning.objects.filter(integration=integration, lines__gt=0).order_by("-pruned_at")
 
 
 def _start_of(day: dt.date) -> dt.datetime:

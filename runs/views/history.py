@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -20,7 +21,7 @@ from django_htmx.http import HttpResponseStopPolling
 from portal.models import Membership, Role
 from portal.tenancy import company_view, get_integration
 from runs import selectors
-from runs.views.rows import cached_rows
+from runs.views.rows import cached_content, cached_rows
 
 
 @require_GET
@@ -77,49 +78,87 @@ class HistoryFilterForm(forms.Form):
         return f"?{query}" if query else ""
 
 
+# History's content inside the base template, and the row it draws each run with.
+CONTENT_TEMPLATE = "integrations/_run_history.html"
+ROW_TEMPLATE = "integrations/_run_row.html"
+
+
 @require_GET
 @vary_on_headers("HX-Request")
 @company_view()
 def run_history(request: HttpRequest, membership: Membership, integration_id: int) -> HttpResponse:
-    """Newest first, a page at a time by run number; the table polls while runs are active."""
+    """Newest first, a page at a time by run number; the table polls while runs are active.
+
+    A page whose runs are all finished is kept whole (``cached_content``) and served again
+    as long as none of its runs changed: the request then reads only the runs' versions.
+    """
     integration = get_integration(membership, integration_id)
     form = HistoryFilterForm(request.GET)
     form.is_valid()
     # A bad value (a mistyped date) is reported and ignored; the valid ones still apply.
     wanted = form.cleaned_data
-    page = selectors.run_history(
-        integration=integration,
-        status=wanted.get("status") or selectors.HistoryFilter.ALL,
-        date_from=wanted.get("date_from"),
-        date_to=wanted.get("date_to"),
-        before=wanted.get("before"),
-    )
-    context = {
-        "integration": integration,
-        "form": form,
-        "page": page,
-        # A finished run's row is rendered once and kept; an active one's moves by itself.
-        "rows": cached_rows(
-            "integrations/_run_row.html",
-            page.rows,
-            name="run",
-            context={"company_slug": membership.company.slug},
-            fresh=selectors.history_row_active,
-            state=lambda row: row,
-            build=selectors.history_run,
-        ),
-        "newest_url": request.path + form.query(),
-        "older_url": (
-            request.path + form.query(before=page.older_before) if page.older_before else None
-        ),
+    filters: dict[str, Any] = {
+        "status": wanted.get("status") or selectors.HistoryFilter.ALL,
+        "date_from": wanted.get("date_from"),
+        "date_to": wanted.get("date_to"),
+        "before": wanted.get("before"),
     }
+
+    def content_context() -> dict[str, Any]:
+        page = selectors.run_history(integration=integration, **filters)
+        return {
+            "integration": integration,
+            "form": form,
+            "page": page,
+            # A finished run's row is rendered once and kept; an active one's moves by itself.
+            "rows": cached_rows(
+                ROW_TEMPLATE,
+                page.rows,
+                name="run",
+                context={"company_slug": membership.company.slug},
+                fresh=selectors.history_row_active,
+                state=lambda row: row,
+                build=selectors.history_run,
+            ),
+            "newest_url": request.path + form.query(),
+            "older_url": (
+                request.path + form.query(before=page.older_before) if page.older_before else None
+            ),
+        }
+
     htmx = request.htmx  # type: ignore[attr-defined]
-    if not htmx or htmx.history_restore_request:
+    if htmx and not htmx.history_restore_request:
+        context = content_context()
+        fragment = f"{CONTENT_TEMPLATE}#runs"
+        if htmx.trigger == "runs" and not context["page"].any_active:
+            # The poll that sees the last run end: show it and tell htmx to stop polling.
+            return HttpResponseStopPolling(render_to_string(fragment, context, request=request))
+        return render(request, fragment, context)
+
+    def render_content() -> str:
+        context = content_context()
         context["prunings"] = selectors.prunings_of(integration=integration)
         context["retention_days"] = settings.RETENTION_DAYS
-        return render(request, "integrations/run_history.html", context)
-    fragment = "integrations/run_history.html#runs"
-    if htmx.trigger == "runs" and not page.any_active:
-        # The poll that sees the last run end: show it and tell htmx to stop polling.
-        return HttpResponseStopPolling(render_to_string(fragment, context, request=request))
-    return render(request, fragment, context)
+        return render_to_string(CONTENT_TEMPLATE, context, request=request)
+
+    versions = selectors.history_versions(integration=integration, **filters)
+    if versions is None or any(active for *_, active in versions):
+        # An active run's elapsed time moves without a write: such a page is never kept.
+        content = mark_safe(render_content())  # noqa: S308 - our own template's output
+    else:
+        content = cached_content(
+            CONTENT_TEMPLATE,
+            includes=[ROW_TEMPLATE],
+            state=(
+                versions,
+                request.get_full_path(),
+                membership.company.slug,
+                membership.role,
+                (integration.pk, integration.name, integration.connector),
+                settings.RETENTION_DAYS,
+            ),
+            render=render_content,
+        )
+    return render(
+        request, "integrations/run_history.html", {"integration": integration, "content": content}
+    )

@@ -1,4 +1,5 @@
-"""Table rows rendered once and kept: a run's row on History, a line's on run details.
+"""Table rows rendered once and kept: a run's row on History, a line's on run details;
+and a page's whole content kept while what it is drawn from stays the same.
 
 A row's HTML is a function of what it is drawn from, so its cache key is a digest of
 exactly that: every loaded field of the row and of the rows it was selected with
@@ -14,6 +15,11 @@ A row may also arrive as the plain tuple of the values it shows (History's, see
 ``runs.selectors.HISTORY_FIELDS``): the tuple is then its state, and the model is built
 from it only when the row has to be rendered — a page whose rows were all rendered
 before builds none.
+
+``cached_content`` keeps a page's content (everything inside the base template's main
+block) under a digest of a ``state`` the view reads in one narrow query: History's is the
+version of each run on the page (runs.selectors.history_versions), so a request for a
+page whose runs did not change reads three columns instead of rendering anything.
 
 The view has checked membership and scoped the rows to the company before they reach
 here; the key includes the row's primary key and the company, so a row is only ever
@@ -116,3 +122,31 @@ def cached_rows[Row](
     if made:
         cache.set_many(made, ROW_SECONDS)
     return html
+
+
+def cached_content(
+    template_name: str,
+    *,
+    includes: Sequence[str] = (),
+    state: Any,
+    render: Callable[[], str],
+) -> SafeString:
+    """``render()``, or what it returned before for the same ``state`` with the same
+    language, time zone, ``template_name`` and the templates it ``includes`` (their
+    source, tag libraries and the release).
+
+    ``state`` must hold everything the content is drawn from beyond those: the rows'
+    versions, the reader's rights, the company, the query string."""
+    shared = (
+        [_template_version(name) for name in (template_name, *includes)],
+        get_language(),
+        timezone.get_current_timezone_name(),
+    )
+    digest = hashlib.blake2b(repr((shared, state)).encode(), digest_size=16)
+    key = f"content:{template_name}:{digest.hexdigest()}"
+    text = cache.get(key)
+    if text is None:
+        text = render()
+        cache.set(key, text, ROW_SECONDS)
+    # Our own template's output, escaped as it was rendered.
+    return mark_safe(text)  # noqa: S308

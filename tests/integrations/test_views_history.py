@@ -6,9 +6,11 @@ import re
 from datetime import date
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from runs import selectors
 from runs.models import RunStatus, Trigger
 from tests.integrations.screens_support import make_runs
 
@@ -171,12 +173,15 @@ def test_a_page_costs_the_same_queries_however_deep_and_however_many_runs(
 ):
     make_runs(integration, runs, failed=1, succeeded=9)
     client.force_login(viewer)
-    # session, user, membership, integration, the page of runs: no COUNT(*), nothing per row;
-    # the whole page also reads the latest retention passes, the polled fragment does not.
-    with django_assert_num_queries(6):
-        client.get(_url(integration))
-    with django_assert_num_queries(6):
-        client.get(_url(integration, status="errors", before=str(runs // 2 + 1)))
+    # session, user, membership, integration, the versions of the page's runs and retention
+    # passes; the first time, the page of runs and the passes too: no COUNT(*), nothing per
+    # row. The polled fragment reads the page of runs and no versions.
+    deeper = _url(integration, status="errors", before=str(runs // 2 + 1))
+    for url in (_url(integration), deeper):
+        with django_assert_num_queries(7):
+            client.get(url)
+        with django_assert_num_queries(5):
+            client.get(url)
     with django_assert_num_queries(5):
         client.get(_url(integration), **HTMX)
 
@@ -239,3 +244,40 @@ def test_it_speaks_dutch_when_asked(client, integration, viewer):
     assert "<h1>Geschiedenis</h1>" in text
     assert "Integraties" in text
     assert "Voltooid met fouten" in text
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"status": "errors"},
+        {"status": "running"},
+        {"date_from": date(2026, 3, 3)},
+        {"date_to": date(2026, 3, 2)},
+        {"before": 9},
+        {"status": "errors", "date_from": date(2026, 3, 2), "before": 15},
+    ],
+)
+def test_the_versions_history_is_kept_under_cover_the_runs_it_shows(integration, filters):
+    """History is served from the cache while the versions of its runs stay the same, so
+    the versions must be read from exactly the runs the page shows, the next one included."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row versions are PostgreSQL's; on SQLite History is rendered every time")
+    make_runs(integration, 6)
+    make_runs(integration, 4, succeeded=8, failed=2)
+    make_runs(integration, 3, status=RunStatus.RUNNING)
+    make_runs(integration, 3, status=RunStatus.FAILED, error="Login refused")
+    page = selectors.run_history(integration=integration, page_size=4, **filters)
+    versions = selectors.history_versions(integration=integration, page_size=4, **filters)
+    shown = [row[0] for row in page.rows]
+    following = selectors.run_history(integration=integration, page_size=5, **filters).rows[
+        len(shown) :
+    ]
+    assert shown, filters
+    assert {pk for table, pk, *_ in versions if table == "run"} == {
+        *shown,
+        *(row[0] for row in following),
+    }
+    active = {pk for table, pk, _, is_active in versions if table == "run" and is_active}
+    rows = (*page.rows, *following)
+    assert active == {row[0] for row in rows if selectors.history_row_active(row)}

@@ -129,3 +129,64 @@ def test_rows_never_cross_companies(client, integration, other_integration, view
     text = client.get(_history(other_integration)).text
     assert f"/c/{other_integration.company.slug}/runs/" in text
     assert f"/c/{integration.company.slug}/" not in text
+
+
+# --- History's whole content, kept while its runs do not change ----------------------
+HISTORY_CONTENT = "integrations/_run_history.html"
+
+
+def _content_renders(response) -> int:
+    return sum(1 for used in response.templates if used.name == HISTORY_CONTENT)
+
+
+def test_history_is_served_whole_from_the_cache_until_one_of_its_runs_changes(
+    client, integration, viewer
+):
+    runs = make_runs(integration, 3)
+    client.force_login(viewer)
+    first = client.get(_history(integration))
+    again = client.get(_history(integration))
+    assert _content_renders(first) == 1
+    assert _content_renders(again) == 0
+    assert _table(again) == _table(first)
+    # A counter changed by a plain UPDATE, as the engine writes them: no save(), no signal.
+    type(runs[0]).objects.filter(pk=runs[0].pk).update(succeeded=7, failed=3)
+    changed = client.get(_history(integration))
+    assert _content_renders(changed) == 1
+    assert '<span class="count-failed">3</span>' in changed.text
+
+
+def test_a_new_run_shows_on_a_kept_history_page(client, integration, viewer):
+    make_runs(integration, 2)
+    client.force_login(viewer)
+    client.get(_history(integration))
+    newest = make_runs(integration, 1)[0]
+    assert f'id="run-{newest.number}"' in client.get(_history(integration)).text
+
+
+def test_a_page_with_an_active_run_is_never_kept(client, integration, viewer):
+    make_runs(integration, 2)
+    make_runs(integration, 1, status=RunStatus.RUNNING, total=10, succeeded=4)
+    client.force_login(viewer)
+    client.get(_history(integration))
+    assert _content_renders(client.get(_history(integration))) == 1
+
+
+def test_a_viewer_is_not_served_the_page_a_consultant_saw(client, integration, consultant, viewer):
+    make_runs(integration, 2)
+    client.force_login(consultant)
+    assert "Upload export file" in client.get(_history(integration)).text
+    client.force_login(viewer)
+    text = client.get(_history(integration)).text
+    assert "Upload export file" not in text
+    assert text.count('<tr id="run-') == 2
+
+
+def test_each_filter_is_kept_apart(client, integration, viewer):
+    make_runs(integration, 2)
+    make_runs(integration, 1, succeeded=8, failed=2)
+    client.force_login(viewer)
+    assert client.get(_history(integration)).text.count('<tr id="run-') == 3
+    errors = client.get(_history(integration) + "?status=errors").text
+    assert errors.count('<tr id="run-') == 1
+    assert client.get(_history(integration)).text.count('<tr id="run-') == 3
