@@ -22,6 +22,7 @@ from django.utils import timezone
 from integrations.canonical import summarise, validate_record
 from integrations.connectors.base import DeliveryError, Fault, Result
 from integrations.http import CallsHeld, Hold
+from runs import wording
 from runs.models import DeliveryAttempt, LineStatus
 
 if TYPE_CHECKING:
@@ -207,9 +208,8 @@ class Attempter:
         if not found:
             return False
         result.status, result.external_id = LineStatus.SUCCEEDED, found
-        result.message = (
-            f"Found in {self.connector.label} (id {found}): an earlier, interrupted offer "
-            "booked it; not booked again."
+        result.message = wording.FOUND_AFTER_INTERRUPTION(
+            label=self.connector.label, external_id=found
         )
         result.reached_package = True
         result.counted += 1
@@ -228,14 +228,14 @@ class Attempter:
         first_attempt = job.attempts == 1 and len(result.tries) == 0
         if outcome.result is Result.ALREADY_BOOKED and first_attempt:
             result.status = LineStatus.SKIPPED
-            result.message = f"Already in {label} (id {outcome.external_id}); not booked again."
+            result.message = wording.ALREADY_IN_PACKAGE(
+                label=label, external_id=outcome.external_id
+            )
             tried = DeliveryAttempt.Outcome.SKIPPED
         else:
             result.status = LineStatus.SUCCEEDED
             result.message = (
-                f"Updated the existing record in {label}."
-                if outcome.result is Result.UPDATED
-                else ""
+                wording.UPDATED_EXISTING(label=label) if outcome.result is Result.UPDATED else ""
             )
             tried = DeliveryAttempt.Outcome.SUCCEEDED
         result.tries.append(
@@ -290,25 +290,22 @@ class Attempter:
 
 
 def in_doubt_message(label: str) -> str:
-    return (
-        f"In doubt — check in {label}: an earlier offer may have booked it, and {label} "
-        "could not be asked. Mark it as booked (with its id there) or offer it again."
-    )
+    return wording.IN_DOUBT(label=label)
 
 
 _HOLD_MESSAGES = {
-    Hold.RATE_LIMIT: "Waiting for {label}'s rate limit; goes at {at}.",
-    Hold.DAILY_LIMIT: "{label}'s daily limit is used up; continues after {at}.",
-    Hold.ERROR_LIMIT: "Waiting for {label}'s error limit; goes at {at}.",
-    Hold.SHARED_STATE: "Shared state unavailable (Redis); goes on when it is back, from {at}.",
-    Hold.RENEWAL: "Waiting until {label} allows a new access token; goes at {at}.",
+    Hold.RATE_LIMIT: wording.WAIT_RATE_LIMIT,
+    Hold.DAILY_LIMIT: wording.WAIT_DAILY_LIMIT,
+    Hold.ERROR_LIMIT: wording.WAIT_ERROR_LIMIT,
+    Hold.SHARED_STATE: wording.WAIT_SHARED_STATE,
+    Hold.RENEWAL: wording.WAIT_RENEWAL,
 }
 
 
 def hold_message(hold: Hold, label: str, seconds: float) -> str:
     """Why a line (and its run) waits, with the time it goes: shown on the screens."""
     at = timezone.localtime(timezone.now() + timedelta(seconds=seconds))
-    return _HOLD_MESSAGES[hold].format(label=label, at=at.strftime("%Y-%m-%d %H:%M:%S %Z"))
+    return _HOLD_MESSAGES[hold](label=label, at=at.strftime("%Y-%m-%d %H:%M:%S %Z"))
 
 
 def _status_of(err: DeliveryError) -> int | None:

@@ -35,6 +35,7 @@ from integrations.credentials import PackageLimits, connector_for
 from integrations.http import Hold
 from integrations.limits import CircuitBreaker, limiter_for
 from integrations.models import Integration
+from runs import wording
 from runs.models import DeliveryAttempt, LineStatus, Run, RunKind, RunLine, RunStatus
 from runs.services.attempts import Attempted, Attempter, RetryPolicy, Try, in_doubt_message
 from runs.services.claims import PHASES, Job, lines_claim, lines_release
@@ -234,7 +235,7 @@ def _run_start(run_id: int, config: EngineConfig) -> Run | None:
         if not integration.enabled:
             _run_fail(
                 run,
-                f"The integration {integration.name} is disabled; enable it and resume the run.",
+                wording.INTEGRATION_DISABLED_RESUME(name=integration.name),
             )
             return None
         busy = (
@@ -536,7 +537,7 @@ class _Export:
                 to_attempt.append(job)
                 continue
             number, external_id = earlier
-            message = f"Already booked in run #{number} (id {external_id})."
+            message = wording.ALREADY_BOOKED_EARLIER(number=number, external_id=external_id)
             done.append(
                 Attempted(
                     job=job,
@@ -558,9 +559,8 @@ class _Export:
         if verdict.allowed:
             return None
         if verdict.down_since and time.time() - verdict.down_since > self.config.down_stop_seconds:
-            self.run_fault = (
-                f"{self.connector.label} has been unavailable for more than "
-                f"{int(self.config.down_stop_seconds // 60)} minutes; the run stopped. Resume it later."
+            self.run_fault = wording.PACKAGE_DOWN(
+                label=self.connector.label, minutes=int(self.config.down_stop_seconds // 60)
             )
             self.stop.set()
         return verdict.wait
@@ -570,7 +570,7 @@ class _Export:
             result = future.result()
         except Exception as exc:  # a bug in a connector must not leave the line delivering
             logger.exception("offering line %s failed", job.line_id)
-            message = f"The portal could not offer this line ({type(exc).__name__}); support has been told."
+            message = wording.COULD_NOT_OFFER(error=type(exc).__name__)
             if job.in_doubt:
                 message = f"{in_doubt_message(self.connector.label)} {message}"
             return Attempted(

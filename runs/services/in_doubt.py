@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from runs import wording
 from runs.models import LineEdit, LineStatus, Run, RunLine
 from runs.services.corrections import CorrectionError
 from runs.services.export import run_wake
@@ -70,7 +71,7 @@ def line_mark_booked(*, line: RunLine, user: User, external_id: str) -> RunLine:
         RunLine.objects.filter(pk=locked.pk).update(
             status=LineStatus.SUCCEEDED,
             external_id=external_id,
-            message=f"Marked as booked by {user.get_username()}: found in the package (id {external_id}).",
+            message=wording.MARKED_BOOKED(user=user.get_username(), external_id=external_id),
             edited_by=user,
             edited_at=now,
             version=F("version") + 1,
@@ -105,7 +106,7 @@ def line_offer_again(*, line: RunLine, user: User) -> RunLine:
             attempts=0,
             next_attempt_at=None,
             finished_at=None,
-            message=f"Offered again by {user.get_username()}: not found in the package.",
+            message=wording.OFFERED_AGAIN(user=user.get_username()),
             edited_by=user,
             edited_at=now,
             version=F("version") + 1,

@@ -30,6 +30,7 @@ from integrations.connectors.base import DeliveryError, Fault, UnreadableAnswer
 from integrations.credentials import connector_for
 from integrations.http import CallsHeld
 from integrations.models import Integration
+from runs import wording
 from runs.models import OpenItem, Run, RunKind, RunStatus, Trigger
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ def _imports_sweep(now: dt.datetime) -> None:
     grace = now - timedelta(seconds=settings.RUN_QUEUED_GRACE_SECONDS)
     imports = Run.objects.filter(kind=RunKind.OPEN_ITEMS)
     for run in imports.filter(status=RunStatus.RUNNING, heartbeat_at__lte=stale):
-        _fail(run, "The worker stopped during the import; the previous open items stay current.")
+        _fail(run, wording.IMPORT_INTERRUPTED())
     for run_id in imports.filter(status=RunStatus.QUEUED, queued_at__lte=grace).values_list(
         "pk", flat=True
     ):
@@ -169,7 +170,7 @@ def _claim(run_id: int) -> Run | None:
         return None
     run = Run.objects.select_related("integration__company").get(pk=run_id)
     if not run.integration.enabled:
-        _fail(run, f"The integration {run.integration.name} is disabled.")
+        _fail(run, wording.INTEGRATION_DISABLED(name=run.integration.name))
         return None
     return run
 

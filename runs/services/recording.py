@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from runs import wording
 from runs.models import DeliveryAttempt, LineStatus, Run, RunLine
 from runs.services.columns import column, concrete_field
 
@@ -37,15 +38,11 @@ _LINE_FIELDS = [
 
 
 def unavailable_message(label: str, detail: str) -> str:
-    return f"{label} was unavailable ({detail}); the data was not refused. Re-offer it later."
+    return wording.UNAVAILABLE(label=label, detail=detail)
 
 
 def out_of_tries_in_doubt_message(label: str, detail: str) -> str:
-    return (
-        f"In doubt — check in {label}: an earlier offer may have booked it, and {label} "
-        f"could not be asked ({detail}) before the tries ran out. Mark it as booked (with "
-        "its id there) or offer it again."
-    )
+    return wording.IN_DOUBT_OUT_OF_TRIES(label=label, detail=detail)
 
 
 def results_record(
@@ -235,4 +232,4 @@ def _resolve_earlier_failures(run: Run, kind: str, identifiers: list[str], now: 
         kind=kind,
         identifier__in=identifiers,
         run__number__lt=run.number,
-    ).update(resolved_at=now, resolution=f"Booked in run #{run.number}")
+    ).update(resolved_at=now, resolution=wording.BOOKED_IN_RUN(number=run.number))

@@ -7,7 +7,16 @@ from datetime import timedelta
 from django import template
 from django.utils.translation import gettext as _
 
+from runs.wording import localize
+
 register = template.Library()
+
+
+@register.filter
+def translated(message: str | None) -> str:
+    """``{{ line.message|translated }}``: a message the portal stored in English, in the
+    reader's language (runs/wording.py); a package's own message as the package wrote it."""
+    return localize(message or "")
 
 # Statuses of runs, lines and mails onto the colour classes the stylesheet knows
 # (succeeded, running, queued, failed, skipped, …): the one place a state gets its colour.
