@@ -41,9 +41,10 @@ def _get_line(membership: Membership, line_id: int) -> RunLine:
     return get_object_or_404(
         # Two joins, not seven: PostgreSQL took ~5 ms to plan the line with its three
         # people and the run it was re-offered in joined, against 0.4 ms to run it. Those
-        # are seldom set, and a prefetch of an empty key makes no query.
+        # are seldom set; one that is costs a query when the page shows it, and an empty
+        # one none. (prefetch_related made the same queries and cost ~2 ms more per page
+        # for the four empty keys of a usual failed line.)
         RunLine.objects.select_related("run__integration")
-        .prefetch_related("reoffered_in", "edited_by", "resolved_by", "assigned_to")
         # A page view has no business decrypting the integration's secrets (~0.4 ms).
         .defer("run__integration__credentials"),
         pk=line_id,
