@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections
@@ -17,6 +17,7 @@ from django.db.models import (
     Count,
     F,
     IntegerField,
+    Model,
     OuterRef,
     Q,
     QuerySet,
@@ -51,9 +52,21 @@ HISTORY_LIMIT = 50
 
 @dataclass(frozen=True)
 class LinesPage:
-    lines: list[RunLine]
+    # In position order: LINE_ROW_FIELDS and then the number of the run the line was
+    # re-offered in, per line. Tuples, not models, as History's rows are: a row already
+    # rendered needs no model built (runs/views/rows.py).
+    rows: Sequence[tuple[Any, ...]]
     # The position to continue after, or None on the last page.
     next_after: int | None
+
+    @cached_property
+    def lines(self) -> list[RunLine]:
+        return [line_row(row) for row in self.rows]
+
+    @property
+    def any_open(self) -> bool:
+        """Whether a line on the page is an open failure (one a person may select)."""
+        return any(_row_open(row) for row in self.rows)
 
 
 @dataclass(frozen=True)
@@ -95,15 +108,51 @@ def run_lines_page(
     if after_position is not None:
         lines = lines.filter(position__gt=after_position)
     rows = list(
-        # What a row of run details shows (runs/_line_row.html), and no more: the row's
-        # cache key is every value loaded (runs/views/rows.py).
-        lines.select_related("reoffered_in")
-        .only(*LINE_ROW_FIELDS, "reoffered_in__number")
-        .order_by("position")[: limit + 1]
+        # What a row of run details shows (runs/_line_row.html), and no more: the tuple
+        # is the row's cache key (runs/views/rows.py).
+        lines.values_list(*LINE_ROW_FIELDS, "reoffered_in__number").order_by("position")[
+            : limit + 1
+        ]
     )
     if len(rows) > limit:
-        return LinesPage(lines=rows[:limit], next_after=rows[limit - 1].position)
-    return LinesPage(lines=rows, next_after=None)
+        return LinesPage(rows=rows[:limit], next_after=rows[limit - 1][_LINE_POSITION])
+    return LinesPage(rows=rows, next_after=None)
+
+
+_LINE_POSITION = LINE_ROW_FIELDS.index("position")
+_LINE_STATUS = LINE_ROW_FIELDS.index("status")
+_LINE_REOFFERED_IN = LINE_ROW_FIELDS.index("reoffered_in_id")
+_LINE_RESOLVED_AT = LINE_ROW_FIELDS.index("resolved_at")
+
+
+def _row_open(row: Sequence[Any]) -> bool:
+    """``RunLine.is_open_failure`` of the line a run-details row was read from."""
+    return (
+        row[_LINE_STATUS] == LineStatus.FAILED
+        and row[_LINE_REOFFERED_IN] is None
+        and row[_LINE_RESOLVED_AT] is None
+    )
+
+
+@cache
+def _field_order(model: type[Model], fields: tuple[str, ...]) -> tuple[list[str], list[int]]:
+    attnames = [field.attname for field in model._meta.concrete_fields if field.attname in fields]
+    return attnames, [fields.index(name) for name in attnames]
+
+
+def _from_row[M: Model](model: type[M], fields: tuple[str, ...], row: Sequence[Any]) -> M:
+    """``model`` from a row of ``values_list(*fields, …)``: ``from_db`` takes the values
+    in the model's field order, which ``fields`` need not follow."""
+    attnames, indexes = _field_order(model, fields)
+    return model.from_db(model._default_manager.db, attnames, [row[index] for index in indexes])
+
+
+def line_row(row: Sequence[Any]) -> RunLine:
+    """The RunLine a run-details row was read from, with the fields the row shows."""
+    line = _from_row(RunLine, LINE_ROW_FIELDS, row)
+    if line.reoffered_in_id is not None:
+        line.reoffered_in = Run(pk=line.reoffered_in_id, number=row[-1])
+    return line
 
 
 def line_history(*, line: RunLine) -> LineHistory:
@@ -392,7 +441,7 @@ def history_row_active(row: Sequence[Any]) -> bool:
 
 def history_run(row: Sequence[Any]) -> Run:
     """The Run a History row was read from, with the fields the row shows."""
-    run = Run.from_db(Run.objects.db, HISTORY_FIELDS, row[:-1])
+    run = _from_row(Run, HISTORY_FIELDS, row)
     run.retry_of_number = row[-1]  # type: ignore[attr-defined]
     return run
 

@@ -18,6 +18,7 @@ def translated(message: str | None) -> str:
     reader's language (runs/wording.py); a package's own message as the package wrote it."""
     return localize(message or "")
 
+
 # Statuses of runs, lines and mails onto the colour classes the stylesheet knows
 # (succeeded, running, queued, failed, skipped, …): the one place a state gets its colour.
 _STATUS_CLASSES = {

@@ -17,7 +17,7 @@ from portal.models import Membership, Role
 from portal.tenancy import company_view
 from runs.groups import failure_groups
 from runs.models import Run, RunLine, RunStatus
-from runs.selectors import run_lines_page
+from runs.selectors import line_row, run_lines_page
 from runs.services.corrections import lines_reoffer, lines_resolve
 from runs.views.bulk import bulk_action, retry
 from runs.views.requests import HtmxHttpRequest
@@ -68,7 +68,7 @@ def _lines_context(request: HtmxHttpRequest, membership: Membership, run: Run) -
     base = reverse("run_detail", kwargs={"company_slug": membership.company.slug, "run_id": run.pk})
     query = {"failed": "1" if only_failed else "0", **({"q": search} if search else {})}
     can_edit = membership.allows(Role.EDITOR)
-    any_open = any(line.is_open_failure for line in page.lines)
+    any_open = page.any_open
     return {
         "run": run,
         "only_failed": only_failed,
@@ -83,9 +83,11 @@ def _lines_context(request: HtmxHttpRequest, membership: Membership, run: Run) -
         "any_open": any_open,
         "rows": cached_rows(
             "runs/_line_row.html",
-            page.lines,
+            page.rows,
             name="line",
             context={"company_slug": membership.company.slug, "selectable": can_edit and any_open},
+            state=lambda row: row,
+            build=line_row,
         ),
     }
 
