@@ -2,19 +2,19 @@
 and a page's whole content kept while what it is drawn from stays the same.
 
 A row's HTML is a function of what it is drawn from, so its cache key is a digest of
-exactly that: every loaded field of the row and of the rows it was selected with
-(``reoffered_in``), the annotations (``retry_of_number``), the shared context (the
-company in its links, what the reader may do with it), the language, the time zone, the
-row template's source and the portal's version. A row whose run or line changed in any
+exactly that: the tuple of values it was read as (or every loaded field of a model row
+and of the rows it was selected with), the shared context (the company in its links,
+what the reader may do with it), the language, the time zone, the row template's source
+and the portal's version. A row whose run or line changed in any
 way (status, counters, re-offer mark, correction, resolution) gets a new key, so a
 cached row can never be out of date; old keys simply expire. One ``get_many`` per page
 fetches the rows already made, and only the missing ones are rendered. Rows that move
 without a write (an active run's elapsed time) are rendered afresh every time.
 
-A row may also arrive as the plain tuple of the values it shows (History's, see
-``runs.selectors.HISTORY_FIELDS``): the tuple is then its state, and the model is built
-from it only when the row has to be rendered — a page whose rows were all rendered
-before builds none.
+A row may also arrive as the plain tuple of the values it shows (History's and run
+details', see ``runs.selectors.HISTORY_FIELDS`` and ``LINE_ROW_FIELDS``): the tuple is
+then its state, and the model is built from it only when the row has to be rendered — a
+page whose rows were all rendered before builds none.
 
 ``cached_content`` keeps a page's content (everything inside the base template's main
 block) under a digest of a ``state`` the view reads in one narrow query: History's is the
