@@ -9,6 +9,7 @@ document with HTTP 200 and ``result="0"``, the messages on the elements that fai
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import xml.etree.ElementTree as ET
@@ -98,8 +99,6 @@ class TwinfieldConnector(Connector):
         }
         present = {name: value for name, value in settings.items() if value not in (None, "")}
         super().__init__(settings=defaults | present, **connection)
-        # The cluster of the current access token (one validation per token).
-        self._cluster_of: dict[str, str] = {}
 
     @classmethod
     def spoil_examples(cls, records: dict[str, list[dict[str, Any]]]) -> None:
@@ -316,9 +315,16 @@ class TwinfieldConnector(Connector):
 
     def _cluster(self, token: str, trail: list[Exchange]) -> str | None:
         """The cluster this token's organisation lives on, or None when the login service
-        no longer takes the token (it answers 400: php-twinfield's validateToken)."""
-        if token in self._cluster_of:
-            return self._cluster_of[token]
+        no longer takes the token (it answers 400: php-twinfield's validateToken).
+
+        Validated once per token, whichever worker or slice of a run holds it: the
+        answer is kept in the connector's cache (the integration's, shared) under a digest
+        of the token, never the token itself, and checked again when read."""
+        key = f"cluster:{hashlib.sha256(token.encode()).hexdigest()[:32]}"
+        known = self.cache.get(key)
+        if known:
+            self._check_cluster(known, trail)
+            return str(known)
         request = self.client.build_request(
             "GET", f"{self.base_url}{VALIDATION_PATH}", params={"token": token}
         )
@@ -333,7 +339,7 @@ class TwinfieldConnector(Connector):
             claims = {}
         cluster = str(claims.get("twf.clusterUrl") or "").rstrip("/")
         self._check_cluster(cluster, trail)
-        self._cluster_of = {token: cluster}
+        self.cache.set(key, cluster)
         return cluster
 
     def _check_cluster(self, cluster: str, trail: list[Exchange]) -> None:

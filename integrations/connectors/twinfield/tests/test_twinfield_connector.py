@@ -17,10 +17,12 @@ from integrations.connectors.base import DeliveryError, Fault, Result
 from integrations.connectors.twinfield import soap
 from integrations.connectors.twinfield.connector import TwinfieldConnector
 from integrations.connectors.twinfield.forms import TwinfieldSettingsForm
+from integrations.http import build_client
 
 from .support import (
     KINDS,
     RELATIONS,
+    SETTINGS,
     Store,
     bookings,
     connect,
@@ -378,10 +380,32 @@ def test_the_access_token_never_reaches_the_exchanges(sim, twinfield):
     token = twinfield.credentials.load()["access_token"]
 
     outcome = twinfield.book("customer", subject("customer"), idempotency_key="k")
-    twinfield._cluster_of.clear()
+    twinfield.cache.clear()  # the token's cluster forgotten: it is validated again
     trail: list = []
     twinfield._process(soap.element("list"), kind="", trail=trail, reads=True)
 
     shown = [e.url + e.request_body + e.response_body for e in [*outcome.exchanges, *trail]]
     assert any("accesstokenvalidation" in text for text in shown)
     assert all(token not in text for text in shown)
+
+
+def test_a_token_is_validated_once_for_every_connector_that_shares_the_cache(sim, twinfield):
+    """Each worker and each slice of a run builds its own connector; with the
+    integration's shared cache the login service is asked once per token, not by each."""
+    trail: list = []
+    twinfield._process(soap.element("list"), kind="", trail=trail, reads=True)
+    another = TwinfieldConnector(
+        base_url=sim.base_url,
+        settings=SETTINGS,
+        credentials=twinfield.credentials,
+        client=build_client(base_url=sim.base_url),
+        cache=twinfield.cache,
+    )
+    again: list = []
+    another._process(soap.element("list"), kind="", trail=again, reads=True)
+
+    assert again
+    assert not [e for e in again if "accesstokenvalidation" in e.url]
+    # The cache holds the cluster under a digest, never the token.
+    token = twinfield.credentials.load()["access_token"]
+    assert all(token not in key for key in twinfield.cache)
