@@ -15,14 +15,16 @@ and those lines are shown in English again. Add a new one instead, and keep the 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cached_property
 
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, ngettext
 
-_FIELD = re.compile(r"%\((\w+)\)s")
+_FIELD = re.compile(r"%\((\w+)\)[sd]")
 # What a value may be where it is a number: digits, or "…" where a reason folded them
 # (runs/reasons.py). Any other value is any text.
 _VALUES = {"number": r"\d+|…", "minutes": r"\d+|…"}
+_WHOLE = r"\d+|…"
 
 
 class Wording:
@@ -32,25 +34,72 @@ class Wording:
         self.text = text
 
     def __call__(self, **values: object) -> str:
-        return self.text % values
+        return _format(self.text, values)
 
     @cached_property
     def pattern(self) -> re.Pattern[str]:
-        """The English text with each value as a group; a value named twice must repeat."""
-        parts: list[str] = []
-        named: set[str] = set()
-        for index, piece in enumerate(_FIELD.split(self.text)):
-            if index % 2 == 0:
-                parts.append(re.escape(piece))
-            elif piece in named:
-                parts.append(f"(?P={piece})")
-            else:
-                named.add(piece)
-                parts.append(f"(?P<{piece}>{_VALUES.get(piece, '.+?')})")
-        return re.compile("".join(parts))
+        return _pattern(self.text)
+
+    def match(self, text: str, *, whole: bool) -> re.Match[str] | None:
+        return self.pattern.fullmatch(text) if whole else self.pattern.match(text)
 
     def translated(self, values: dict[str, str]) -> str:
-        return gettext(self.text) % values
+        return _format(gettext(self.text), values)
+
+
+class PluralWording(Wording):
+    """A message written with ngettext: ``text`` for one, ``plural`` for more; ``count``
+    names the value that chose between them."""
+
+    def __init__(self, text: str, plural: str, count: str) -> None:
+        super().__init__(text)
+        self.plural = plural
+        self.count = count
+
+    def __call__(self, **values: object) -> str:
+        one = str(values[self.count]) == "1"
+        return _format(self.text if one else self.plural, values)
+
+    @cached_property
+    def plural_pattern(self) -> re.Pattern[str]:
+        return _pattern(self.plural)
+
+    def match(self, text: str, *, whole: bool) -> re.Match[str] | None:
+        for pattern in (self.pattern, self.plural_pattern):
+            found = pattern.fullmatch(text) if whole else pattern.match(text)
+            if found:
+                return found
+        return None
+
+    def translated(self, values: dict[str, str]) -> str:
+        raw = values[self.count]
+        number = int(raw) if raw.isdigit() else 2  # "…", a reason's: many
+        return _format(ngettext(self.text, self.plural, number), values)
+
+
+def _pattern(text: str) -> re.Pattern[str]:
+    """``text`` with each value as a group; a value named twice must repeat."""
+    parts: list[str] = []
+    named: set[str] = set()
+    for index, piece in enumerate(_FIELD.split(text)):
+        if index % 2 == 0:
+            parts.append(re.escape(piece))
+        elif piece in named:
+            parts.append(f"(?P={piece})")
+        else:
+            named.add(piece)
+            whole = f"%({piece})d" in text
+            parts.append(f"(?P<{piece}>{_VALUES.get(piece, _WHOLE if whole else '.+?')})")
+    return re.compile("".join(parts))
+
+
+def _format(text: str, values: Mapping[str, object]) -> str:
+    # The values are the text as it was stored ("12", or "…" in a reason): put them in
+    # as text, whole numbers included.
+    return _AS_TEXT.sub(r"%(\1)s", text) % values
+
+
+_AS_TEXT = re.compile(r"%\((\w+)\)d")
 
 
 # --- the engine's words on a line (runs/services/attempts.py, export.py, recording.py) ---
@@ -122,6 +171,29 @@ IMPORT_INTERRUPTED = Wording(
     gettext_noop("The worker stopped during the import; the previous open items stay current.")
 )
 
+# --- the portal's checks of a record (integrations/canonical: messages.py, schemas.py,
+# values.py), with values in them; those without are translated as they are (``localize``).
+# tests/runs/screens/test_wording.py holds these to what the checks write.
+UNBALANCED = Wording(
+    gettext_noop("The entry does not balance: debit %(debit)s, credit %(credit)s.")
+)
+UNKNOWN_COUNTRY = Wording(gettext_noop("Unknown country code '%(code)s'."))
+AT_LEAST = Wording(gettext_noop("Enter %(limit)s or more."))
+AT_MOST = Wording(gettext_noop("Enter %(limit)s or less."))
+NUL_CHARACTER = Wording(gettext_noop("Remove the NUL character (\\0) from %(field)s."))
+TOO_LONG = PluralWording(
+    "Use at most %(limit)d character.", "Use at most %(limit)d characters.", "limit"
+)
+TOO_PRECISE = PluralWording(
+    "Use at most %(places)d decimal.", "Use at most %(places)d decimals.", "places"
+)
+TOO_FEW_LINES = PluralWording(
+    "Enter at least %(count)d line.", "Enter at least %(count)d lines.", "count"
+)
+TOO_MANY_LINES = PluralWording(
+    "Enter at most %(count)d line.", "Enter at most %(count)d lines.", "count"
+)
+
 WORDINGS = (
     ALREADY_BOOKED_EARLIER,
     ALREADY_IN_PACKAGE,
@@ -143,6 +215,20 @@ WORDINGS = (
     INTEGRATION_DISABLED_RESUME,
     INTEGRATION_DISABLED,
     IMPORT_INTERRUPTED,
+    UNBALANCED,
+    UNKNOWN_COUNTRY,
+    AT_LEAST,
+    AT_MOST,
+    NUL_CHARACTER,
+    TOO_LONG,
+    TOO_PRECISE,
+    TOO_FEW_LINES,
+    TOO_MANY_LINES,
+)
+
+# integrations.canonical.summarise: "2 problems: lines.1.amount: Enter a number; vat_number: …."
+_SUMMARY = re.compile(
+    r"(?P<count>\d+) problems?: (?P<items>.+?)(?:; and (?P<more>\d+) more)?\.", re.DOTALL
 )
 
 
@@ -153,13 +239,33 @@ def localize(text: str) -> str:
     if not text:
         return text
     for wording in WORDINGS:
-        if match := wording.pattern.fullmatch(text):
+        if match := wording.match(text, whole=True):
             return wording.translated(match.groupdict())
+    if (own := gettext(text)) != text:
+        return own  # one of the portal's sentences without values ("Enter a number.")
+    if summary := _SUMMARY.fullmatch(text):
+        return _summary(summary)
     for wording in WORDINGS:
         if not wording.text.endswith("."):
             continue  # only whole sentences are followed by another
-        match = wording.pattern.match(text)
+        match = wording.match(text, whole=False)
         if match and text[match.end() :].startswith(" "):
             rest = text[match.end() + 1 :]
             return f"{wording.translated(match.groupdict())} {localize(rest)}"
     return text
+
+
+def _summary(summary: re.Match[str]) -> str:
+    """A record's problems summed up, each problem's words in the active language."""
+    count = int(summary["count"])
+    problems = []
+    for item in summary["items"].split("; "):
+        path, colon, message = item.partition(": ")
+        # The summary drops each message's full stop; the catalogue has it.
+        problems.append(f"{path}{colon}{localize(message + '.').rstrip('.')}" if colon else item)
+    text = ngettext("%(count)d problem", "%(count)d problems", count) % {"count": count}
+    text = f"{text}: {'; '.join(problems)}"
+    if summary["more"]:
+        more = int(summary["more"])
+        text += ngettext("; and %(more)d more", "; and %(more)d more", more) % {"more": more}
+    return text + "."

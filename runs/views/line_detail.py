@@ -31,6 +31,7 @@ from runs.services.corrections import (
 from runs.services.in_doubt import line_mark_booked, line_offer_again
 from runs.views.assign import company_members
 from runs.views.requests import HtmxHttpRequest, authenticated
+from runs.wording import localize
 
 # A package's answer can be large; the screen shows its start.
 BODY_DISPLAY_LIMIT = 20_000
@@ -135,7 +136,12 @@ def _form_context(
         "form": record_form(
             line.kind,
             data if data is not None else line.data,
-            field_errors=field_errors if field_errors is not None else line.field_errors or {},
+            field_errors=(
+                field_errors
+                if field_errors is not None
+                # Stored in English (runs/wording.py): read in the reader's language.
+                else {path: localize(text) for path, text in (line.field_errors or {}).items()}
+            ),
             offered=offered,
             stored=stored,
         ),

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from integrations.canonical import example_record, summarise, validate_record
 from runs import wording
 from runs.models import LineStatus
 from runs.reasons import reason_of
@@ -24,16 +25,23 @@ VALUES = {
     "user": "editor",
     "minutes": "30",
     "name": "Sales",
+    "debit": "10.00",
+    "credit": "9.00",
+    "code": "XX",
+    "limit": "100",
+    "field": "name",
+    "places": "2",
+    "count": "3",
 }
 
 
 @pytest.mark.parametrize("said", wording.WORDINGS, ids=lambda said: said.text[:40])
 def test_every_wording_is_read_back_in_dutch_with_its_values(said):
-    stored = said(**{name: VALUES[name] for name in re.findall(r"%\((\w+)\)s", said.text)})
+    stored = said(**{name: VALUES[name] for name in re.findall(r"%\((\w+)\)[sd]", said.text)})
     with translation.override("nl"):
         shown = wording.localize(stored)
     assert shown != stored, "no Dutch translation in locale/nl"
-    for name in re.findall(r"%\((\w+)\)s", said.text):
+    for name in re.findall(r"%\((\w+)\)[sd]", said.text):
         assert VALUES[name] in shown
     with translation.override("en"):
         assert wording.localize(stored) == stored
@@ -89,3 +97,78 @@ def test_a_dutch_reader_sees_the_portals_words_in_dutch_on_the_screens(client, f
 
     english = client.get(line_page, HTTP_ACCEPT_LANGUAGE="en").text
     assert "The portal could not offer this line (KeyError); support has been told." in english
+
+
+def _invalid(kind: str, **fields):
+    return example_record(kind, 1) | fields
+
+
+@pytest.mark.parametrize(
+    ("kind", "record"),
+    [
+        ("customer", _invalid("customer", vat_number="NL123", country="XX", name="x" * 300)),
+        ("customer", _invalid("customer", coc_number="12", email="nope", code=None)),
+        ("customer", _invalid("customer", name="Bakker\x00ij", currency="euro")),
+        (
+            "sales_invoice",
+            _invalid(
+                "sales_invoice",
+                due_date="2024-01-01",
+                invoice_date="2025-13-01",
+                lines=[{"gl_account": "8100", "amount": "1.234", "vat_code": "1"}],
+            ),
+        ),
+        ("sales_invoice", _invalid("sales_invoice", lines=[])),
+        (
+            "journal_entry",
+            _invalid(
+                "journal_entry",
+                lines=[
+                    {"gl_account": "4000", "debit": "10.00"},
+                    {"gl_account": "1600", "credit": "9.00"},
+                    {"gl_account": "1700", "debit": "1.00", "credit": "1.00"},
+                ],
+            ),
+        ),
+        ("journal_entry", _invalid("journal_entry", lines=[{"gl_account": "4000", "debit": "1"}])),
+        (
+            "journal_entry",
+            _invalid(
+                "journal_entry",
+                lines=[
+                    {"gl_account": "4000", "debit": "10.00"},
+                    {"gl_account": "1600", "credit": "9"},
+                ],
+            ),
+        ),
+    ],
+)
+def test_the_portals_checks_stored_in_english_read_as_they_would_be_written_in_dutch(kind, record):
+    """A line refused by the portal's own checks in the worker (English) shows on a Dutch
+    page exactly as the check would have put it in Dutch: each field's error and the
+    summary at the top."""
+    with translation.override("en"):
+        _, stored = validate_record(kind, record)
+        stored_summary = summarise(stored)
+    with translation.override("nl"):
+        _, dutch = validate_record(kind, record)
+        assert stored and dutch != stored
+        assert {path: wording.localize(text) for path, text in stored.items()} == dutch
+        assert wording.localize(stored_summary) == summarise(dutch)
+
+
+@pytest.mark.django_db
+def test_a_dutch_reader_sees_the_stored_field_errors_of_a_line_in_dutch(
+    client, customer_line, editor
+):
+    client.force_login(editor)
+    url = reverse(
+        "line_detail", args=[customer_line.run.integration.company.slug, customer_line.pk]
+    )
+    dutch = client.get(url, HTTP_ACCEPT_LANGUAGE="nl").text
+    assert (
+        'id="f-vat_number-error">Vul een Nederlands btw-nummer in de vorm NL999999999B99 in.'
+        in dutch
+    )
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").text
+    assert 'id="f-vat_number-error">Enter a Dutch VAT number in the form NL999999999B99.' in english
