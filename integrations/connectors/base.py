@@ -32,6 +32,7 @@ from urllib.parse import urlencode, urlparse
 
 import httpx
 
+from integrations import wording
 from integrations.exchanges import Exchange, record_exchange
 
 if TYPE_CHECKING:
@@ -513,7 +514,7 @@ class Connector:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             trail.append(record(request, None, started))
             raise DeliveryError(
-                f"{self.label} could not be reached ({type(exc).__name__}).",
+                wording.UNREACHABLE(label=self.label, error=type(exc).__name__),
                 fault=Fault.TRANSIENT,
                 exchanges=trail,
             ) from exc
@@ -521,13 +522,12 @@ class Connector:
             trail.append(record(request, None, started))
             if request.method in _EFFECTFUL_METHODS:
                 raise DeliveryError(
-                    f"The connection to {self.label} broke off after the record was sent "
-                    f"({type(exc).__name__}); it may have been booked.",
+                    wording.BROKE_OFF(label=self.label, error=type(exc).__name__),
                     fault=Fault.IN_DOUBT,
                     exchanges=trail,
                 ) from exc
             raise DeliveryError(
-                f"{self.label} did not answer in time ({type(exc).__name__}).",
+                wording.NO_ANSWER_IN_TIME(label=self.label, error=type(exc).__name__),
                 fault=Fault.TRANSIENT,
                 exchanges=trail,
             ) from exc
@@ -540,23 +540,25 @@ class Connector:
         message, field_errors = self.parse_error(kind, response)
         if status == 403:
             return DeliveryError(
-                f"{self.label} refused access: {message or 'HTTP 403'}; check the integration's settings.",
+                wording.ACCESS_REFUSED(label=self.label, detail=message or "HTTP 403"),
                 fault=Fault.RUN,
                 exchanges=trail,
             )
         if status in TRANSIENT_STATUSES and not (status == 500 and self._is_business_rule(message)):
             return DeliveryError(
-                f"{self.label} is unavailable (HTTP {status}); the record will be offered again.",
+                wording.PACKAGE_UNAVAILABLE(label=self.label, status=status),
                 fault=Fault.TRANSIENT,
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
                 exchanges=trail,
             )
         if status >= 500 and not message:
             return DeliveryError(
-                f"{self.label} failed (HTTP {status}).", fault=Fault.TRANSIENT, exchanges=trail
+                wording.PACKAGE_FAILED(label=self.label, status=status),
+                fault=Fault.TRANSIENT,
+                exchanges=trail,
             )
         return DeliveryError(
-            message or f"{self.label} refused the record (HTTP {status}).",
+            message or wording.RECORD_REFUSED(label=self.label, status=status),
             fault=Fault.DATA,
             field_errors=field_errors,
             exchanges=trail,
@@ -615,7 +617,7 @@ class Connector:
 
     def _login_refused(self, detail: str, trail: list[Exchange]) -> DeliveryError:
         return DeliveryError(
-            f"{self.label} refused the login: {detail}; reconnect the integration.",
+            wording.LOGIN_REFUSED(label=self.label, detail=detail),
             fault=Fault.RUN,
             exchanges=trail,
         )

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django import template
 from django.utils.translation import gettext as _
 
-from runs.wording import localize
+from integrations.wording import localize
 
 register = template.Library()
 

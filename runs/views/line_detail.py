@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
+from integrations.wording import localize
 from portal.models import Membership, Role
 from portal.tenancy import company_view
 from runs.forms import path_label, record_form, record_from_post
@@ -31,7 +32,6 @@ from runs.services.corrections import (
 from runs.services.in_doubt import line_mark_booked, line_offer_again
 from runs.views.assign import company_members
 from runs.views.requests import HtmxHttpRequest, authenticated
-from runs.wording import localize
 
 # A package's answer can be large; the screen shows its start.
 BODY_DISPLAY_LIMIT = 20_000

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from integrations import wording as words
 from integrations.canonical import example_record, summarise, validate_record
 from runs import wording
 from runs.models import LineStatus
@@ -32,25 +33,26 @@ VALUES = {
     "field": "name",
     "places": "2",
     "count": "3",
+    "status": "503",
 }
 
 
-@pytest.mark.parametrize("said", wording.WORDINGS, ids=lambda said: said.text[:40])
+@pytest.mark.parametrize("said", words.WORDINGS, ids=lambda said: said.text[:40])
 def test_every_wording_is_read_back_in_dutch_with_its_values(said):
     stored = said(**{name: VALUES[name] for name in re.findall(r"%\((\w+)\)[sd]", said.text)})
     with translation.override("nl"):
-        shown = wording.localize(stored)
+        shown = words.localize(stored)
     assert shown != stored, "no Dutch translation in locale/nl"
     for name in re.findall(r"%\((\w+)\)[sd]", said.text):
         assert VALUES[name] in shown
     with translation.override("en"):
-        assert wording.localize(stored) == stored
+        assert words.localize(stored) == stored
 
 
 def test_a_message_of_two_wordings_is_translated_part_by_part():
     stored = f"{in_doubt_message('Exact Online')} {wording.COULD_NOT_OFFER(error='KeyError')}"
     with translation.override("nl"):
-        shown = wording.localize(stored)
+        shown = words.localize(stored)
     assert shown.startswith("Onzeker — controleer in Exact Online")
     assert shown.endswith(
         "Het portaal kon deze regel niet aanbieden (KeyError); support is ingelicht."
@@ -59,17 +61,17 @@ def test_a_message_of_two_wordings_is_translated_part_by_part():
 
 def test_a_packages_own_message_is_shown_as_the_package_wrote_it():
     with translation.override("nl"):
-        assert wording.localize(PACKAGE_MESSAGE) == PACKAGE_MESSAGE
-        assert wording.localize("Customer 10010 not found.") == "Customer 10010 not found."
+        assert words.localize(PACKAGE_MESSAGE) == PACKAGE_MESSAGE
+        assert words.localize("Customer 10010 not found.") == "Customer 10010 not found."
         # Only the beginning of a wording is not the wording, nor a number that is none.
-        assert wording.localize("Booked in run #12 twice") == "Booked in run #12 twice"
-        assert wording.localize("Booked in run #twelve") == "Booked in run #twelve"
+        assert words.localize("Booked in run #12 twice") == "Booked in run #12 twice"
+        assert words.localize("Booked in run #twelve") == "Booked in run #twelve"
 
 
 def test_a_reason_with_its_values_folded_is_translated_too():
     reason = reason_of(wording.ALREADY_IN_PACKAGE(label="Exact Online", external_id="4711"))
     with translation.override("nl"):
-        assert wording.localize(reason).startswith("Staat al in Exact Online (id …)")
+        assert words.localize(reason).startswith("Staat al in Exact Online (id …)")
 
 
 @pytest.mark.django_db
@@ -153,8 +155,8 @@ def test_the_portals_checks_stored_in_english_read_as_they_would_be_written_in_d
     with translation.override("nl"):
         _, dutch = validate_record(kind, record)
         assert stored and dutch != stored
-        assert {path: wording.localize(text) for path, text in stored.items()} == dutch
-        assert wording.localize(stored_summary) == summarise(dutch)
+        assert {path: words.localize(text) for path, text in stored.items()} == dutch
+        assert words.localize(stored_summary) == summarise(dutch)
 
 
 @pytest.mark.django_db
