@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import cached_property
+from functools import cached_property, lru_cache
 
-from django.utils.translation import gettext, gettext_noop, ngettext
+from django.utils.translation import get_language, gettext, gettext_noop, ngettext
 
 _FIELD = re.compile(r"%\((\w+)\)[sd]")
 # What a value may be where it is a number: digits, or "…" where a reason folded them
@@ -179,6 +179,14 @@ def localize(text: str) -> str:
     translated part by part. Anything else comes back as it is."""
     if not text:
         return text
+    # Forty lines refused for one reason carry one message: read each once per language.
+    return _localized(get_language(), len(WORDINGS), text)
+
+
+@lru_cache(maxsize=4096)
+def _localized(language: str | None, wordings: int, text: str) -> str:
+    # Keyed on the language and on how many wordings there are: an answer kept before a
+    # module registered its wordings (the runs app's) must not be served after.
     for wording in _longest_first():
         if match := wording.match(text, whole=True):
             return wording.translated(match.groupdict())
