@@ -15,7 +15,7 @@ register = template.Library()
 @register.filter
 def translated(message: str | None) -> str:
     """``{{ line.message|translated }}``: a message the portal stored in English, in the
-    reader's language (runs/wording.py); a package's own message as the package wrote it."""
+    reader's language (integrations/wording.py); a package's own message as it came."""
     return localize(message or "")
 
 

@@ -139,7 +139,7 @@ def _form_context(
             field_errors=(
                 field_errors
                 if field_errors is not None
-                # Stored in English (runs/wording.py): read in the reader's language.
+                # Stored in English (integrations/wording.py): read in the reader's language.
                 else {path: localize(text) for path, text in (line.field_errors or {}).items()}
             ),
             offered=offered,
