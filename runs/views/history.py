@@ -151,7 +151,10 @@ def run_history(request: HttpRequest, membership: Membership, integration_id: in
             includes=[ROW_TEMPLATE],
             state=(
                 versions,
-                request.get_full_path(),
+                # The filters as typed (a bad date is shown back), and no other parameter:
+                # a query string of its own must not make a page of its own.
+                request.path,
+                [request.GET.get(name, "") for name in HistoryFilterForm.base_fields],
                 membership.company.slug,
                 membership.role,
                 (integration.pk, integration.name, integration.connector),

@@ -190,3 +190,13 @@ def test_each_filter_is_kept_apart(client, integration, viewer):
     errors = client.get(_history(integration) + "?status=errors").text
     assert errors.count('<tr id="run-') == 1
     assert client.get(_history(integration)).text.count('<tr id="run-') == 3
+
+
+def test_a_parameter_history_does_not_know_is_served_the_kept_page(client, integration, viewer):
+    make_runs(integration, 2)
+    client.force_login(viewer)
+    client.get(_history(integration))
+    assert _content_renders(client.get(_history(integration) + "?utm_source=mail")) == 0
+    bad = client.get(_history(integration) + "?date_from=2026-13-01")
+    assert _content_renders(bad) == 1
+    assert 'value="2026-13-01"' in bad.text
