@@ -19,7 +19,7 @@ and those lines are shown in English again. Add a new one instead, and keep the 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property, lru_cache
 
 from django.utils.translation import get_language, gettext, gettext_noop, ngettext
@@ -38,8 +38,12 @@ WORDINGS: list[Wording] = []
 class Wording:
     """A message the portal writes: ``wording(label="Exact Online")`` is the English text."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(
+        self, text: str, *, shown: Mapping[str, Callable[[str], str]] | None = None
+    ) -> None:
         self.text = text
+        # Values that are words of ours themselves ("journal entry"): how to show them.
+        self.shown = shown or {}
         WORDINGS.append(self)
 
     def __call__(self, **values: object) -> str:
@@ -53,7 +57,8 @@ class Wording:
         return self.pattern.fullmatch(text) if whole else self.pattern.match(text)
 
     def translated(self, values: dict[str, str]) -> str:
-        return _format(gettext(self.text), values)
+        shown = {name: self.shown.get(name, str)(value) for name, value in values.items()}
+        return _format(gettext(self.text), shown)
 
 
 class PluralWording(Wording):
@@ -130,6 +135,57 @@ PACKAGE_FAILED = Wording(gettext_noop("%(label)s failed (HTTP %(status)s)."))
 RECORD_REFUSED = Wording(gettext_noop("%(label)s refused the record (HTTP %(status)s)."))
 LOGIN_REFUSED = Wording(
     gettext_noop("%(label)s refused the login: %(detail)s; reconnect the integration.")
+)
+
+
+def _kind(words: str) -> str:
+    """ "journal entry" as the reader's language names that kind of record."""
+    from integrations.canonical import KIND_LABELS
+
+    label = KIND_LABELS.get(words.replace(" ", "_"))
+    return str(label).lower() if label is not None else words
+
+
+# --- one package's words (integrations/connectors/<package>/connector.py) ---------------
+NO_LOOKUP = Wording(
+    gettext_noop(
+        "%(label)s offers no documented look-up of a %(kind)s by its number (%(identifier)s); "
+        "check in %(label)s whether it was booked."
+    ),
+    shown={"kind": _kind},
+)
+NUMBER_TAKEN = Wording(
+    gettext_noop(
+        "%(label)s gave the journal transaction number to another booking meanwhile "
+        "(%(error)s); the record will be offered again."
+    )
+)
+NO_NUMBER = Wording(
+    gettext_noop(
+        "%(label)s did not answer the request for a journal transaction number; nothing "
+        "was booked and the record will be offered again."
+    )
+)
+TOKEN_INTERVAL = Wording(
+    gettext_noop(
+        "%(label)s gives a new access token at most every %(seconds)s seconds; the record "
+        "will be offered again."
+    )
+)
+ADMINISTRATION_NOT_LISTED = Wording(
+    gettext_noop("%(label)s does not list the administration %(database)s for this login.")
+)
+OFFICE_NOT_LISTED = Wording(
+    gettext_noop("%(label)s does not list the office %(office)s for this login.")
+)
+OFFICE_ACCESS_REFUSED = Wording(
+    gettext_noop("%(label)s refused access: %(detail)s Check the integration's office.")
+)
+NOT_PROCESSXML = Wording(
+    gettext_noop("%(label)s answered something that is not a ProcessXml result (%(error)s).")
+)
+LOOKUP_TOO_SLOW = Wording(
+    gettext_noop("%(label)s did not answer a look-up in time; it will be asked again.")
 )
 
 

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from integrations import wording
 from integrations.connectors.base import (
     Connector,
     DeliveryError,
@@ -377,8 +378,7 @@ class ExactConnector(Connector):
             expires_at = float(current.get("expires_at") or 0)
             wait = max(1.0, expires_at - time.time())
             raise DeliveryError(
-                f"{self.label} gives a new access token at most every "
-                f"{int(self.token_min_interval)} seconds; the record will be offered again.",
+                wording.TOKEN_INTERVAL(label=self.label, seconds=int(self.token_min_interval)),
                 fault=Fault.TRANSIENT,
                 retry_after=wait,
                 exchanges=trail,

@@ -9,6 +9,7 @@ from urllib.parse import quote, urlparse
 
 import httpx
 
+from integrations import wording
 from integrations.connectors.base import (
     Connector,
     DeliveryError,
@@ -106,8 +107,7 @@ class MultiversConnector(Connector):
             if _NUMBER_TAKEN.search(err.message):
                 # Another booking took the number between asking and posting: ask again.
                 raise DeliveryError(
-                    f"{self.label} gave the journal transaction number to another booking "
-                    f"meanwhile ({err.message}); the record will be offered again.",
+                    wording.NUMBER_TAKEN(label=self.label, error=err.message),
                     fault=Fault.TRANSIENT,
                     exchanges=trail,
                 ) from err
@@ -128,9 +128,11 @@ class MultiversConnector(Connector):
         if kind not in self.findable:
             # Answering "not there" would let the record be posted a second time.
             raise DeliveryError(
-                f"{self.label} offers no documented look-up of a {kind.replace('_', ' ')} "
-                f"by its number ({record.get('entry_number', '')}); check in {self.label} "
-                "whether it was booked.",
+                wording.NO_LOOKUP(
+                    label=self.label,
+                    kind=kind.replace("_", " "),
+                    identifier=record.get("entry_number", ""),
+                ),
                 fault=Fault.IN_DOUBT,
                 exchanges=trail,
             )
@@ -171,8 +173,7 @@ class MultiversConnector(Connector):
                 raise
             # Only a number may have been used up; the record itself was not sent.
             raise DeliveryError(
-                f"{self.label} did not answer the request for a journal transaction number; "
-                "nothing was booked and the record will be offered again.",
+                wording.NO_NUMBER(label=self.label),
                 fault=Fault.TRANSIENT,
                 exchanges=trail,
             ) from err
@@ -220,7 +221,7 @@ class MultiversConnector(Connector):
             if item.get("name") == database:
                 return f"{database} — {item.get('value', '')}".rstrip(" —")
         raise DeliveryError(
-            f"Multivers Online does not list the administration {database} for this login.",
+            wording.ADMINISTRATION_NOT_LISTED(label=self.label, database=database),
             fault=Fault.RUN,
         )
 

@@ -19,6 +19,7 @@ from urllib.parse import urlencode, urlparse
 
 import httpx
 
+from integrations import wording
 from integrations.connectors.base import (
     Connector,
     DeliveryError,
@@ -151,9 +152,11 @@ class TwinfieldConnector(Connector):
         if kind not in self.findable:
             # Answering "not there" would let the record be posted a second time.
             raise DeliveryError(
-                f"{self.label} offers no documented look-up of a {kind.replace('_', ' ')} "
-                f"by its number ({record.get('entry_number', '')}); check in {self.label} "
-                "whether it was booked.",
+                wording.NO_LOOKUP(
+                    label=self.label,
+                    kind=kind.replace("_", " "),
+                    identifier=record.get("entry_number", ""),
+                ),
                 fault=Fault.IN_DOUBT,
                 exchanges=trail,
             )
@@ -222,7 +225,7 @@ class TwinfieldConnector(Connector):
         message = soap.fault_of(response.content)
         if response.status_code == 500 and _ACCESS_DENIED.match(message):
             return DeliveryError(
-                f"{self.label} refused access: {message} Check the integration's office.",
+                wording.OFFICE_ACCESS_REFUSED(label=self.label, detail=message),
                 fault=Fault.RUN,
                 exchanges=trail,
             )
@@ -254,7 +257,7 @@ class TwinfieldConnector(Connector):
             if (item.text or "").strip() == office:
                 return f"{office} — {item.get('name', '')}".rstrip(" —")
         raise DeliveryError(
-            f"Twinfield does not list the office {office} for this login.", fault=Fault.RUN
+            wording.OFFICE_NOT_LISTED(label=self.label, office=office), fault=Fault.RUN
         )
 
     # --- calling the cluster -------------------------------------------------------
@@ -287,7 +290,7 @@ class TwinfieldConnector(Connector):
             return soap.result_of(response.content)
         except soap.SoapError as exc:
             raise DeliveryError(
-                f"{self.label} answered something that is not a ProcessXml result ({exc}).",
+                wording.NOT_PROCESSXML(label=self.label, error=exc),
                 fault=Fault.TRANSIENT if reads else Fault.IN_DOUBT,
                 exchanges=trail,
             ) from exc
@@ -308,7 +311,7 @@ class TwinfieldConnector(Connector):
                 raise
             # Every ProcessXml call is a POST, but a read changes nothing.
             raise DeliveryError(
-                f"{self.label} did not answer a look-up in time; it will be asked again.",
+                wording.LOOKUP_TOO_SLOW(label=self.label),
                 fault=Fault.TRANSIENT,
                 exchanges=trail,
             ) from err
