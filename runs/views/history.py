@@ -117,7 +117,6 @@ def run_history(request: HttpRequest, membership: Membership, integration_id: in
                 name="run",
                 context={"company_slug": membership.company.slug},
                 fresh=selectors.history_row_active,
-                state=lambda row: row,
                 build=selectors.history_run,
             ),
             "newest_url": request.path + form.query(),

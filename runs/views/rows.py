@@ -1,20 +1,17 @@
 """Table rows rendered once and kept: a run's row on History, a line's on run details;
 and a page's whole content kept while what it is drawn from stays the same.
 
-A row's HTML is a function of what it is drawn from, so its cache key is a digest of
-exactly that: the tuple of values it was read as (or every loaded field of a model row
-and of the rows it was selected with), the shared context (the company in its links,
-what the reader may do with it), the language, the time zone, the row template's source
-and the portal's version. A row whose run or line changed in any
-way (status, counters, re-offer mark, correction, resolution) gets a new key, so a
-cached row can never be out of date; old keys simply expire. One ``get_many`` per page
-fetches the rows already made, and only the missing ones are rendered. Rows that move
-without a write (an active run's elapsed time) are rendered afresh every time.
-
-A row may also arrive as the plain tuple of the values it shows (History's and run
-details', see ``runs.selectors.HISTORY_FIELDS`` and ``LINE_ROW_FIELDS``): the tuple is
-then its state, and the model is built from it only when the row has to be rendered — a
-page whose rows were all rendered before builds none.
+A row arrives as the plain tuple of the values it shows (History's and run details', see
+``runs.selectors.HISTORY_FIELDS`` and ``LINE_ROW_FIELDS``), and its HTML is a function of
+what it is drawn from, so its cache key is a digest of exactly that: the tuple, the
+shared context (the company in its links, what the reader may do with it), the language,
+the time zone, the row template's source and the portal's version. A row whose run or
+line changed in any way (status, counters, re-offer mark, correction, resolution) gets a
+new key, so a cached row can never be out of date; old keys simply expire. One
+``get_many`` per page fetches the rows already made, and only the missing ones are
+rendered, each from the model ``build`` makes of its tuple — a page whose rows were all
+rendered before builds none. Rows that move without a write (an active run's elapsed
+time) are rendered afresh every time.
 
 ``cached_content`` keeps a page's content (everything inside the base template's main
 block) under a digest of a ``state`` the view reads in one narrow query: History's is the
@@ -72,40 +69,36 @@ def _template_version(template_name: str) -> str:
     return digest.hexdigest()
 
 
-def _state(row: Model) -> list[Any]:
-    """Every value the row was loaded with, its annotations and its selected relations."""
-    values: list[Any] = [(k, v) for k, v in vars(row).items() if not k.startswith("_")]
-    for name, related in row._state.fields_cache.items():
-        if related is not None:
-            values.append((name, _state(related)))
-    return values
+def _shared(template_names: Sequence[str]) -> tuple[Any, ...]:
+    """What every key of these templates' output holds: their versions, the language and
+    the time zone."""
+    return (
+        [_template_version(name) for name in template_names],
+        get_language(),
+        timezone.get_current_timezone_name(),
+    )
 
 
-def cached_rows[Row](
+def cached_rows(
     template_name: str,
-    rows: Sequence[Row],
+    rows: Sequence[tuple[Any, ...]],
     *,
     name: str,
     context: Mapping[str, Any],
-    fresh: Callable[[Row], bool] = lambda row: False,
-    state: Callable[[Row], Any] = _state,  # type: ignore[assignment]
-    build: Callable[[Row], Model] = lambda row: row,  # type: ignore[assignment,return-value]
+    build: Callable[[tuple[Any, ...]], Model],
+    fresh: Callable[[tuple[Any, ...]], bool] = lambda row: False,
 ) -> list[SafeString]:
     """Each of ``rows`` rendered through ``template_name`` (``build(row)`` as ``name``
-    beside ``context``), from the cache where it was rendered before with the same
-    ``state(row)``. By default a row is a model and its state every value it was loaded
-    with; ``state`` and ``build`` let a row be a tuple of values instead."""
+    beside ``context``), from the cache where it was rendered before from the same tuple."""
     template = get_template(template_name)
     shared = (
-        _template_version(template_name),
-        get_language(),
-        timezone.get_current_timezone_name(),
+        _shared([template_name]),
         sorted((key, repr(value)) for key, value in context.items()),
     )
     keys: dict[int, str] = {}
     for index, row in enumerate(rows):
         if not fresh(row):
-            digest = hashlib.blake2b(repr((shared, state(row))).encode(), digest_size=16)
+            digest = hashlib.blake2b(repr((shared, row)).encode(), digest_size=16)
             keys[index] = f"row:{template_name}:{digest.hexdigest()}"
     found = cache.get_many(list(keys.values())) if keys else {}
     made: dict[str, str] = {}
@@ -137,11 +130,7 @@ def cached_content(
 
     ``state`` must hold everything the content is drawn from beyond those: the rows'
     versions, the reader's rights, the company, the query string."""
-    shared = (
-        [_template_version(name) for name in (template_name, *includes)],
-        get_language(),
-        timezone.get_current_timezone_name(),
-    )
+    shared = _shared([template_name, *includes])
     digest = hashlib.blake2b(repr((shared, state)).encode(), digest_size=16)
     key = f"content:{template_name}:{digest.hexdigest()}"
     text = cache.get(key)

@@ -89,7 +89,6 @@ def _lines_context(request: HtmxHttpRequest, membership: Membership, run: Run) -
             page.rows,
             name="line",
             context={"company_slug": membership.company.slug, "selectable": can_edit and any_open},
-            state=lambda row: row,
             build=line_row,
         ),
     }
